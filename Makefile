@@ -1,0 +1,53 @@
+# The two commands of the README:
+#   make book   builds the book into _build/html (executing every notebook, warnings are errors)
+#   make test   runs every test (lint, unit tests, nbval, strict build, headless-browser check)
+# Both create .venv and install everything when no virtual environment is active.
+
+PYTHON ?= python3
+ifdef VIRTUAL_ENV
+VENV := $(VIRTUAL_ENV)
+else
+VENV := .venv
+endif
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.collapse-book-installed
+
+.PHONY: book test install lint unit notebooks site browser clean
+
+book: install
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+test: install browser lint unit notebooks
+	BOOK_OFFLINE=1 $(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory site
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+lint: install
+	$(BIN)/ruff check helpers tests benchmarks scripts notebooks
+	$(BIN)/python scripts/sync_setup_cells.py --check
+	$(BIN)/python scripts/check_notebooks.py
+
+unit: install
+	BOOK_OFFLINE=1 $(BIN)/python -m pytest tests --ignore=tests/site -q
+
+notebooks: install
+	BOOK_OFFLINE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env -q notebooks
+
+site: install
+	$(BIN)/python -m pytest tests/site -q
+
+browser:
+	@bash scripts/ensure_chromium.sh
+
+clean:
+	rm -rf _build

@@ -1,0 +1,15 @@
+"""Helpers shared by every chapter of the executable book on language-model collapse.
+
+One module per concern:
+
+- ``helpers.data``: tiny Shakespeare, the character tokenizer and the train/validation split.
+- ``helpers.runtime``: device, scale (``full`` on a GPU, ``ci`` elsewhere) and seeds.
+- ``helpers.plotting``: the book's figure style and common plots.
+- ``helpers.theory``: closed forms and bounds of the paper, written once.
+- ``helpers.statmodel``: the vectorised recursive-training engine of the statistical model.
+
+Modules are imported on demand (``from helpers import data``), so importing ``helpers``
+costs nothing and never touches torch or the network.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,109 @@
+"""Check the built site in a real headless browser (Debian's Chromium).
+
+Run after ``make book``. Every page of the table of contents must load, appear in the
+navigation of the front page, and show the theorem blocks, exercises and figures that its
+source asks for. Notebook chapters must offer a Colab launch button.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+sys.path.insert(0, str(ROOT / "scripts"))
+from check_notebooks import toc_files  # noqa: E402
+
+PAGES = toc_files()
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--virtual-time-budget=5000"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def built_site():
+    if not (HTML / "index.html").is_file():
+        pytest.fail(f"No built site at {HTML}: run `make book` first.")
+    if CHROMIUM is None:
+        pytest.fail("Chromium is missing: `make test` installs it (scripts/ensure_chromium.sh).")
+
+
+@cache
+def dom(page: str) -> BeautifulSoup:
+    """The DOM of a page after Chromium has loaded it and run its scripts."""
+    path = HTML / f"{page}.html"
+    assert path.is_file(), f"{page}.html was not built"
+    with tempfile.TemporaryDirectory() as profile:
+        out = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom",
+                              path.as_uri()], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "<html" in out.stdout, f"Chromium failed on {page}: {out.stderr}"
+    return BeautifulSoup(out.stdout, "html.parser")
+
+
+def test_all_pages_load():
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        soups = list(pool.map(dom, PAGES))
+    for page, soup in zip(PAGES, soups, strict=True):
+        main = soup.find("main") or soup.find("article")
+        assert main is not None and main.find("h1"), f"{page}: no main heading"
+        assert len(main.get_text(strip=True)) > 200, f"{page}: almost empty"
+
+
+def test_front_page_redirects_and_has_title():
+    index = (HTML / "index.html").read_text()
+    assert PAGES[0].split("/")[-1] in index, "index.html does not lead to the root page"
+    soup = dom(PAGES[0])
+    assert "Model Collapse" in soup.title.get_text()
+
+
+def test_navigation_lists_every_page():
+    nav = dom(PAGES[0]).select_one("nav.bd-docs-nav") or dom(PAGES[0])
+    links = {Path(a["href"].split("#")[0]).with_suffix("").as_posix().lstrip("./")
+             for a in nav.find_all("a", href=True)}
+    root_dir = Path(PAGES[0]).parent
+    resolved = {(root_dir / link).as_posix() for link in links}
+    resolved = {re.sub(r"(^|/)[^/]+/\.\./", r"\1", p) for p in resolved}
+    missing = [p for p in PAGES[1:] if p not in resolved]
+    assert not missing, f"pages missing from the navigation: {missing}"
+
+
+def source_text(page: str) -> str:
+    md, ipynb = ROOT / f"{page}.md", ROOT / f"{page}.ipynb"
+    if md.is_file():
+        return md.read_text()
+    nb = nbformat.read(ipynb, as_version=4)
+    return "\n".join(cell.source for cell in nb.cells)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_blocks_and_figures_are_rendered(page):
+    source, soup = source_text(page), dom(page)
+    kinds = ("theorem", "lemma", "proposition", "definition", "corollary", "proof")
+    for kind in kinds:
+        wanted = len(re.findall(rf"[`:]{{3,}}\{{prf:{kind}\}}", source))
+        shown = len(soup.select(f"div.{kind}"))
+        assert shown >= wanted, f"{page}: {wanted} prf:{kind} blocks in the source, {shown} shown"
+    exercises = len(re.findall(r"[`:]{3,}\{exercise\}", source))
+    assert len(soup.select("div.exercise")) >= exercises, f"{page}: exercises missing"
+    figures = source.count("plt.show()")
+    shown = len(soup.select(".cell_output img"))
+    assert shown >= figures, f"{page}: {figures} figures in the source, {shown} shown"
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p.startswith("notebooks/")])
+def test_chapters_have_a_colab_button(page):
+    hrefs = [a.get("href", "") for a in dom(page).find_all("a")]
+    assert any("colab.research.google.com" in h and page in h for h in hrefs), (
+        f"{page}: no Colab launch button")

@@ -1,0 +1,56 @@
+"""Device, scale and seeds."""
+
+import random
+
+import numpy as np
+import pytest
+
+from helpers import runtime
+
+
+def test_cpu_machine_picks_ci_scale(monkeypatch):
+    monkeypatch.delenv(runtime.SCALE_VAR, raising=False)
+    assert runtime.pick_scale("cpu") == "ci"
+    assert runtime.pick_scale("cuda") == "full"
+
+
+def test_scale_override_and_unknown_scale(monkeypatch):
+    monkeypatch.setenv(runtime.SCALE_VAR, "full")
+    assert runtime.pick_scale("cpu") == "full"
+    monkeypatch.setenv(runtime.SCALE_VAR, "huge")
+    with pytest.raises(ValueError, match="Unknown scale 'huge'"):
+        runtime.pick_scale("cpu")
+
+
+def test_device_choice_and_errors(monkeypatch):
+    monkeypatch.delenv(runtime.DEVICE_VAR, raising=False)
+    assert runtime.pick_device() in runtime.DEVICES
+    assert runtime.pick_device("cpu") == "cpu"
+    with pytest.raises(ValueError, match="Unknown device 'tpu'"):
+        runtime.pick_device("tpu")
+    monkeypatch.setenv(runtime.DEVICE_VAR, "gpu")
+    with pytest.raises(ValueError, match="Unknown device 'gpu'"):
+        runtime.pick_device()
+
+
+def test_seed_everything_is_reproducible():
+    torch = pytest.importorskip("torch")
+    values = []
+    for _ in range(2):
+        rng = runtime.seed_everything(123)
+        values.append((random.random(), np.random.rand(),  # noqa: NPY002
+                        rng.random(), torch.rand(1).item()))
+    assert values[0] == values[1]
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "1", True])
+def test_seed_must_be_a_non_negative_integer(seed):
+    with pytest.raises(ValueError, match="non-negative integer"):
+        runtime.seed_everything(seed)
+
+
+def test_setup_prints_its_choice(capsys, monkeypatch):
+    monkeypatch.setenv(runtime.SCALE_VAR, "ci")
+    rt = runtime.setup(seed=3, device="cpu")
+    assert (rt.device, rt.scale, rt.seed) == ("cpu", "ci", 3)
+    assert "scale 'ci' on device 'cpu'" in capsys.readouterr().out
