@@ -26,6 +26,7 @@ __all__ = [
     "expected_sigma_fully_synthetic",
     "collapse_probability_bounds",
     "collapse_time_bounds",
+    "token_survival",
     "validate_distribution",
     "validate_sample_size",
     "validate_int",
@@ -95,3 +96,31 @@ def collapse_time_bounds(p0, n) -> tuple[np.ndarray, np.ndarray]:
     """
     s0, support, n = _setup(p0, n)
     return 1 + _ratio(s0, support) * (n - 1), 1 + (1 - s0) * n * (n - 1)
+
+
+def token_survival(p0, n, generations: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``P(p^(m)_i > 0)`` and ``P(p^(m) = delta_i)`` for every token, Fully Synthetic.
+
+    Under Fully Synthetic training the count ``n p^(m)_i`` of one token is itself a two-type
+    Wright-Fisher chain with transition matrix ``Q[a, b] = Binomial(n, a/n).pmf(b)``, started
+    from ``Binomial(n, p_i)`` at generation 1. Returns two arrays of shape
+    ``(generations + 1, s)`` (row 0 is generation 0). Costs ``O(generations s n^2)``: meant for
+    ``n`` up to a few thousand. ``p0`` must be 1-D and ``n`` an int.
+    """
+    from scipy.stats import binom
+
+    p0 = validate_distribution(p0)
+    if p0.ndim != 1:
+        raise ValueError(f"token_survival takes one context, p0 of shape (s,); got {p0.shape}.")
+    n = int(validate_sample_size(n))
+    generations = validate_int(generations, "generations", 0)
+    grid = np.arange(n + 1)
+    step = binom.pmf(grid[None, :], n, grid[:, None] / n)
+    law = binom.pmf(grid[None, :], n, p0[:, None])  # law of n p^(1)_i, one row per token
+    alive = np.empty((generations + 1, p0.size))
+    fixed = np.empty_like(alive)
+    alive[0], fixed[0] = p0 > 0, p0 == 1
+    for m in range(1, generations + 1):
+        alive[m], fixed[m] = 1 - law[:, 0], law[:, n]
+        law = law @ step
+    return alive, fixed

@@ -16,10 +16,11 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "setup"
+TAGS = [TAG, "hide-input"]  # folded on the rendered page; its printed line stays visible
 
 TEMPLATE = '''\
-# Setup, the same in every chapter: on Colab, install the book's helpers from the repository
-# (never reinstalling the torch, numpy or matplotlib that Colab ships); elsewhere, just import.
+# Setup, the same in every chapter. On Colab: install the book's helpers from the
+# repository (never reinstalling Colab's torch, numpy or matplotlib). Elsewhere: import.
 import importlib.util
 import subprocess
 import sys
@@ -28,8 +29,8 @@ from pathlib import Path
 REPO_URL = "{url}"
 if importlib.util.find_spec("helpers") is None:
     if "google.colab" in sys.modules:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                        f"git+{{REPO_URL}}"], check=True)
+        pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps"]
+        subprocess.run([*pip, f"git+{{REPO_URL}}"], check=True)
     elif (Path.cwd().parent / "helpers").is_dir():
         sys.path.insert(0, str(Path.cwd().parent))
 
@@ -58,12 +59,13 @@ def sync(path: Path, check: bool) -> bool:
     codes = [c for c in nb.cells if c.cell_type == "code"]
     first = codes[0] if codes else None
     if first is not None and TAG in first.metadata.get("tags", []):
-        if first.source == source:
+        if first.source == source and first.metadata.get("tags") == TAGS:
             return True
         if not check:
             first.source = source
+            first.metadata["tags"] = list(TAGS)
     elif not check:
-        cell = nbformat.v4.new_code_cell(source, metadata={"tags": [TAG]}, id="setup")
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": list(TAGS)}, id="setup")
         position = nb.cells.index(first) if first is not None else len(nb.cells)
         nb.cells.insert(position, cell)
     if not check:

@@ -15,6 +15,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
+from urllib.parse import urljoin
 
 import nbformat
 import pytest
@@ -69,13 +70,16 @@ def test_front_page_redirects_and_has_title():
 
 
 def test_navigation_lists_every_page():
-    nav = dom(PAGES[0]).select_one("nav.bd-docs-nav") or dom(PAGES[0])
-    links = {Path(a["href"].split("#")[0]).with_suffix("").as_posix().lstrip("./")
-             for a in nav.find_all("a", href=True)}
-    root_dir = Path(PAGES[0]).parent
-    resolved = {(root_dir / link).as_posix() for link in links}
-    resolved = {re.sub(r"(^|/)[^/]+/\.\./", r"\1", p) for p in resolved}
-    missing = [p for p in PAGES[1:] if p not in resolved]
+    soup = dom(PAGES[0])
+    nav = soup.select_one("nav.bd-docs-nav")
+    assert nav is not None, "the front page has no navigation sidebar"
+    base = f"file:///{PAGES[0]}.html"
+    linked = set()
+    for a in nav.find_all("a", href=True):
+        target = urljoin(base, a["href"]).split("#")[0]
+        if target.startswith("file:///") and target.endswith(".html"):
+            linked.add(target[len("file:///"):-len(".html")])
+    missing = [p for p in PAGES[1:] if p not in linked]
     assert not missing, f"pages missing from the navigation: {missing}"
 
 
