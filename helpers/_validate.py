@@ -54,26 +54,28 @@ def validate_int(value, name: str, minimum: int) -> int:
     return int(value)
 
 
-def validate_sample_size(n, contexts: int | None = None) -> int | np.ndarray:
+def validate_sample_size(n, contexts: int | None = None, name: str = "n") -> int | np.ndarray:
     """Return the sample size: an int, or an int array of shape ``(contexts,)``.
 
     ``n`` is the number of samples each generation is trained on. With one context
     (``contexts=None``) it must be a positive integer; with ``c`` contexts it may also be an
-    integer array of shape ``(c,)`` (one sample size per context).
+    integer array of shape ``(c,)`` (one sample size per context). ``name`` labels messages
+    (e.g. ``"N"`` for the number of real samples).
     """
     if np.ndim(n) == 0:
-        return validate_int(n.item() if isinstance(n, np.ndarray) else n, "n", 1)
+        return validate_int(n.item() if isinstance(n, np.ndarray) else n, name, 1)
     arr = np.asarray(n)
     if contexts is None:
-        raise ValueError(f"n must be a single integer for a 1-D p0, got shape {arr.shape}; "
+        raise ValueError(f"{name} must be a single integer for a 1-D p0, got shape {arr.shape}; "
                          "per-context sample sizes need a 2-D p0 of shape (c, s).")
     if arr.shape != (contexts,):
-        raise ValueError(f"n must be an integer or have shape ({contexts},), one sample size "
-                         f"per context of p0, got shape {arr.shape}.")
+        raise ValueError(f"{name} must be an integer or have shape ({contexts},), one sample "
+                         f"size per context of p0, got shape {arr.shape}.")
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"n must hold integers, got dtype {arr.dtype}; use n.astype(int).")
+        raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}; "
+                        f"use {name}.astype(int).")
     if (arr < 1).any():
-        raise ValueError(f"every sample size in n must be >= 1, got min {arr.min()}.")
+        raise ValueError(f"every sample size in {name} must be >= 1, got min {arr.min()}.")
     return arr.astype(np.int64)
 
 

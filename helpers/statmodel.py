@@ -6,10 +6,13 @@ One context's next-token distribution is a probability vector over ``s`` tokens.
 every context evolves independently, with its own sample size if ``n`` has shape ``(c,)``.
 
 Internally every (run, context) pair is one *chain*, a row of a count matrix, and one
-generation is one call of :func:`_resample` on all chains. Other training schemes change only
-what is resampled and added: Partially Synthetic training is ``real + _resample(counts, n, rng,
-total=N + n)`` with the fixed real counts ``real``; a window of the ``K`` latest generations or a
-random pool resamples ``n / K`` (or random) samples from each stored generation and sums them.
+generation is one call of :func:`_resample` on all chains.
+
+Every other scheme is a :class:`Schedule` run by one engine, :func:`recursive` (eq. (5)): the
+schedule gives ``n_t^(m)``, the number of samples generation ``m`` takes from each source ``t``
+(the real data ``t = 0``, the models ``t >= 1``), and says which sources are drawn afresh and
+which are stored once. :func:`partially_synthetic` (fixed or fresh real data),
+:func:`most_recent`, :func:`random_pool` and :func:`accumulate` are a few lines each on top of it.
 
 Collapse times need many generations of one chain at a time, so :func:`collapse_times` runs its
 generations after the first in a small numba kernel that touches only each chain's live tokens.
@@ -17,6 +20,7 @@ generations after the first in a small numba kernel that touches only each chain
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numba
@@ -33,6 +37,13 @@ from helpers.theory import (
 
 __all__ = [
     "fully_synthetic",
+    "recursive",
+    "Schedule",
+    "partially_synthetic",
+    "most_recent",
+    "random_pool",
+    "accumulate",
+    "first_dirac_time",
     "collapse_times",
     "CollapseTimes",
     "l1_drift",
@@ -205,6 +216,304 @@ def _run_to_absorption(counts, sizes, limit, seed):  # pragma: no cover (compile
         if k == 1:
             times[b], token[b] = m, ids[0]
     return times, token
+
+
+# --- general recursive training, eq. (5) ---------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Schedule:
+    """How generation ``m`` is trained, eq. (5): ``n_t^(m)`` samples from each source ``t < m``.
+
+    Source ``t = 0`` is the real data (``p0``), source ``t >= 1`` the model ``p^(t)``.
+
+    ``counts(m, rng, chains)`` returns the ints ``n_t^(m)``, shape ``(m,)`` (the same for every
+    chain) or ``(chains, m)`` (e.g. random per chain, drawn with ``rng``); every chain needs a
+    positive total. ``stored(t)`` says how source ``t`` is sampled: ``None`` (or ``stored``
+    itself ``None``) draws ``n_t^(m)`` fresh samples of ``p^(t)`` at every generation that uses
+    it; an int ``L`` draws one batch of ``L`` samples of ``p^(t)`` once, when the model (or, for
+    ``t = 0``, the real corpus) is made, and each generation trains on a uniformly random subset
+    of ``n_t^(m) <= L`` of that batch (the whole batch when ``n_t^(m) = L``). ``subset(m)``, if
+    given and not ``None``, makes generation ``m`` train on a uniformly random subset (without
+    replacement) of that many of the samples chosen by ``counts`` (all of them if fewer).
+
+    For example, Fully Synthetic training is ``Schedule(lambda m, rng, B: np.eye(m, dtype=int)[m
+    - 1] * n)``; a window of ``K`` models whose samples are stored once (the other reading of
+    §4.2) is ``Schedule(lambda m, rng, B: (np.arange(m) >= m - K) * (n // K), lambda t: n //
+    K)``.
+    """
+
+    counts: Callable[[int, np.random.Generator, int], np.ndarray]
+    stored: Callable[[int], int | None] | None = None
+    subset: Callable[[int], int | None] | None = None
+
+
+def _subsample(counts: np.ndarray, k: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Counts of a uniform random subset of ``k[b]`` items of the multiset ``counts[b]``.
+
+    A multivariate hypergeometric draw per row, vectorised over rows by halving the columns:
+    ``log2(w)`` calls of ``rng.hypergeometric``. ``counts`` is ``(B, w)`` ints, ``k`` ``(B,)``.
+    """
+    rows, w = counts.shape
+    width = 1 << max(0, (w - 1).bit_length())
+    # level sums, finest first: sums[j] has width / 2**j blocks
+    sums = [np.zeros((rows, width), np.int64)]
+    sums[0][:, :w] = counts
+    while sums[-1].shape[1] > 1:
+        sums.append(sums[-1].reshape(rows, -1, 2).sum(-1))
+    take = np.asarray(k, np.int64).reshape(rows, 1)
+    for level in sums[-2::-1]:  # split every block into its two halves
+        pairs = level.reshape(rows, -1, 2)
+        good, bad = pairs[..., 0], pairs[..., 1]
+        left = np.where(bad == 0, take, 0)  # forced unless both halves are nonempty
+        draw = (take > 0) & (good > 0) & (bad > 0)
+        left[draw] = rng.hypergeometric(good[draw], bad[draw], take[draw])
+        take = np.stack([left, take - left], -1).reshape(rows, -1)
+    return take[:, :w]
+
+
+def _sum_by_row(rows: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
+    """``out[r] += sum of values[i] with rows[i] == r``, for ``rows`` sorted ascending."""
+    if rows.size:
+        uniq, first = np.unique(rows, return_index=True)
+        out[uniq] += np.add.reduceat(values, first, axis=0)
+
+
+def _uint_for(total: int):
+    """Smallest unsigned dtype holding counts up to ``total`` (int64 beyond uint32)."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if total <= np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
+def recursive(p0, schedule: Schedule, generations: int, runs: int = 1, seed=None) -> np.ndarray:
+    """Simulate recursive training, eq. (5), under any :class:`Schedule`; the shared engine.
+
+    ``p^(m)`` is the empirical distribution of the ``n^(m) = sum_t n_t^(m)`` samples of
+    generation ``m``. Returns a float array of shape ``(runs, generations + 1, s)`` (or
+    ``(runs, generations + 1, c, s)`` for ``p0`` of shape ``(c, s)``, each context its own
+    chain); index 0 holds ``p0``, index ``m`` is ``p^(m)``. Fresh samples are drawn as integer
+    counts (``Generator.multinomial``), subsets of stored batches as multivariate hypergeometric
+    counts, vectorised over runs and contexts; only generations are looped over. ``seed`` is an
+    int, ``None`` or a ``np.random.Generator``; the same int gives the same array.
+    """
+    if not isinstance(schedule, Schedule):
+        raise TypeError("schedule must be a statmodel.Schedule, got "
+                        f"{type(schedule).__name__}; e.g. Schedule(counts=lambda m, rng, B: ...).")
+    starts, _, lead = _chains(p0, 1, runs)
+    generations = validate_int(generations, "generations", 0)
+    rng = _rng(seed)
+    chains, s = starts.shape
+    traj = np.zeros((chains, generations + 1, s))
+    traj[:, 0] = starts
+    # tokens outside the support of p0 never appear: sample on the support columns only
+    cols = np.flatnonzero((starts > 0).any(axis=0))
+    w = cols.size
+    models = (lambda r, t: traj[r, t]) if w == s else (lambda r, t: traj[r, t][..., cols])
+    sizes = [None if schedule.stored is None else schedule.stored(t) for t in range(generations)]
+    for t, size in enumerate(sizes):
+        if size is not None:
+            sizes[t] = validate_int(size, f"schedule.stored({t})", 1)
+    batch_size = np.array([size or 0 for size in sizes], np.int64)  # 0: fresh source
+    slot = np.full(generations + 1, -1)  # index of each stored source among the stored ones
+    kept = [t for t, size in enumerate(sizes) if size is not None]
+    slot[kept] = np.arange(len(kept))
+    # cumulative counts of the stored batches: batches j..k sum to cum[:, k + 1] - cum[:, j]
+    cum = None
+    if kept:
+        cum = np.zeros((chains, len(kept) + 1, w), _uint_for(sum(sizes[t] for t in kept)))
+    everyone = np.arange(chains)
+
+    def store(t):
+        if sizes[t] is not None:
+            j = slot[t]
+            batch = _resample(models(everyone, t), np.full(chains, sizes[t]), rng, total=1.0)
+            cum[:, j + 1] = cum[:, j] + batch.astype(cum.dtype)
+
+    if generations:
+        store(0)
+    for m in range(1, generations + 1):
+        nt = _schedule_counts(schedule, m, rng, chains, batch_size)
+        counts = np.zeros((chains, w), np.int64)
+        fresh = batch_size[:m] == 0
+        # fresh samples: one multinomial row per (chain, source) pair that is used
+        rows, src = np.nonzero(nt * fresh)
+        if rows.size:
+            drawn = rng.multinomial(nt[rows, src], models(rows, src))
+            _sum_by_row(rows, drawn, counts)
+        # stored batches used whole: contiguous stored sources, one difference of cum each
+        whole = ~fresh & (nt == batch_size[:m]).all(0)
+        if whole.any():
+            j = slot[:m][whole]
+            for seg in np.split(j, np.flatnonzero(np.diff(j) != 1) + 1):
+                counts += cum[:, seg[-1] + 1].astype(np.int64) - cum[:, seg[0]]
+        # stored batches used in part: a hypergeometric subset per (chain, source) pair
+        rows, src = np.nonzero(nt * (~fresh & ~whole))
+        if rows.size:
+            j = slot[src]
+            batch = cum[rows, j + 1].astype(np.int64) - cum[rows, j]
+            _sum_by_row(rows, _subsample(batch, nt[rows, src], rng), counts)
+        size = nt.sum(1, keepdims=True)
+        if schedule.subset is not None and schedule.subset(m) is not None:
+            k = validate_int(schedule.subset(m), f"schedule.subset({m})", 1)
+            if (size > k).any():
+                counts = _subsample(counts, np.minimum(size[:, 0], k), rng)
+                size = np.minimum(size, k)
+        new = counts / size
+        if w == s:
+            traj[:, m] = new
+        else:
+            traj[:, m, cols] = new
+        if m < generations:
+            store(m)
+    return _unchain(traj, lead)
+
+
+def _schedule_counts(schedule, m, rng, chains, sizes) -> np.ndarray:
+    """The checked ``n_t^(m)`` of a schedule as a ``(chains, m)`` int64 array.
+
+    ``sizes[t]`` is the stored batch size of source ``t``, 0 for a fresh source.
+    """
+    raw = np.asarray(schedule.counts(m, rng, chains))
+    if raw.dtype == bool or not np.issubdtype(raw.dtype, np.integer):
+        raise TypeError(f"schedule.counts({m}, ...) must return integers, got dtype {raw.dtype}.")
+    if raw.shape not in ((m,), (chains, m)):
+        raise ValueError(f"schedule.counts({m}, ...) must return shape ({m},) or ({chains}, {m}) "
+                         f"(one count per source t = 0..{m - 1}), got shape {raw.shape}.")
+    nt = np.broadcast_to(raw.astype(np.int64), (chains, m))
+    if (nt < 0).any():
+        raise ValueError(f"schedule.counts({m}, ...) returned a negative sample count.")
+    if (nt.sum(1) < 1).any():
+        raise ValueError(f"schedule.counts({m}, ...) gives some chain no training samples at "
+                         f"generation {m}; every generation needs n^(m) >= 1.")
+    over = (sizes[:m] > 0) & (nt > sizes[:m]).any(0)
+    if over.any():
+        t = int(np.flatnonzero(over)[0])
+        raise ValueError(f"schedule.counts({m}, ...) asks for {int(nt[:, t].max())} samples of "
+                         f"source {t}, whose stored batch has only {sizes[t]}.")
+    return nt
+
+
+def _unchain(traj: np.ndarray, lead: tuple) -> np.ndarray:
+    """``(chains, G + 1, s)`` back to ``(runs, G + 1, s)`` or ``(runs, G + 1, c, s)``."""
+    if len(lead) == 1:
+        return traj
+    runs, contexts = lead
+    return np.ascontiguousarray(traj.reshape(runs, contexts, *traj.shape[1:]).swapaxes(1, 2))
+
+
+def _single_n(p0, n, name: str = "n") -> int:
+    """A scalar sample size (the schemes below take one ``n`` for every context)."""
+    if np.ndim(n) != 0:
+        raise ValueError(f"{name} must be a single integer for this scheme, got shape "
+                         f"{np.shape(n)}; per-context sizes are supported by fully_synthetic only.")
+    return validate_int(n.item() if isinstance(n, np.ndarray) else n, name, 1)
+
+
+def partially_synthetic(p0, n, N, generations: int, runs: int = 1, seed=None,
+                        real: str = "fixed") -> np.ndarray:
+    """Partially Synthetic training (§2.2): ``N`` real samples plus ``n`` from ``p^(m-1)``.
+
+    ``p^(1)`` is the empirical distribution of ``N`` real samples of ``p0``; for ``m >= 2``,
+    ``p^(m) = (real counts + counts of n samples of p^(m-1)) / (N + n)``. ``real="fixed"`` reuses
+    the corpus ``p^(1)`` was fitted on at every generation (the paper's scheme, Theorems 2-4);
+    ``real="fresh"`` draws ``N`` new real samples of ``p0`` at every generation, generation 1
+    included (Wright-Fisher with immigration, theory notes §2.8). Output as in :func:`recursive`.
+    """
+    n, N = _single_n(p0, n), _single_n(p0, N, "N")
+    if real not in ("fixed", "fresh"):
+        raise ValueError("real must be 'fixed' (one real corpus reused every generation, the "
+                         "paper's scheme) or 'fresh' (new real samples every generation), "
+                         f"got {real!r}.")
+
+    def counts(m, rng, chains):
+        nt = np.zeros(m, np.int64)
+        nt[0] = N
+        if m >= 2:
+            nt[m - 1] = n
+        return nt
+
+    stored = (lambda t: N if t == 0 else None) if real == "fixed" else None
+    return recursive(p0, Schedule(counts, stored), generations, runs, seed)
+
+
+def most_recent(p0, n, K, generations: int, runs: int = 1, seed=None) -> np.ndarray:
+    """Most Recent Models (§4.2): ``floor(n/K)`` samples from each of the ``K`` latest sources.
+
+    ``n_t^(m) = floor(n/K)`` for ``max(0, m-K) <= t <= m-1``, source 0 being the real data, so
+    ``n^(m) = min(m, K) floor(n/K)``, below ``n`` until ``m >= K``. The paper leaves open whether
+    past samples are redrawn or reused (digest §8, item 7); here, as eq. (5) reads literally, the
+    samples of source ``t`` are drawn afresh from ``p^(t)`` (real ones from ``p0``) for every
+    generation that uses them. ``K = 1`` is Fully Synthetic in law. Needs ``1 <= K <= n``.
+    """
+    n = _single_n(p0, n)
+    K = validate_int(K, "K", 1)
+    if K > n:
+        raise ValueError(f"K={K} exceeds n={n}: each of the K sources gives floor(n/K) = 0 "
+                         "samples; use K <= n.")
+    per = n // K
+
+    def counts(m, rng, chains):
+        nt = np.zeros(m, np.int64)
+        nt[max(0, m - K):] = per
+        return nt
+
+    return recursive(p0, Schedule(counts), generations, runs, seed)
+
+
+def random_pool(p0, n, generations: int, runs: int = 1, seed=None) -> np.ndarray:
+    """Randomly Sampled Data (§4.2): each of ``n`` samples comes from a uniform random source.
+
+    Generation ``m`` trains on ``n`` samples whose sources ``g_i`` are i.i.d. uniform on
+    ``{0, ..., m-1}`` (0 = real data), independently per run and generation, i.e.
+    ``(n_t^(m))_t ~ Multinomial(n, uniform)``; each sample is drawn afresh from ``p^(g_i)``
+    (real ones from ``p0``), as in :func:`most_recent`. Output as in :func:`recursive`.
+    """
+    n = _single_n(p0, n)
+
+    def counts(m, rng, chains):
+        return rng.multinomial(n, np.full(m, 1 / m), size=chains)
+
+    return recursive(p0, Schedule(counts), generations, runs, seed)
+
+
+def accumulate(p0, n, generations: int, runs: int = 1, seed=None,
+               train_size: int | None = None) -> np.ndarray:
+    """Accumulate (Gerstgrasser et al. 2024): a growing pool of real and synthetic data.
+
+    The pool starts with ``n`` real samples of ``p0``; after model ``m`` is fitted, ``n`` samples
+    of ``p^(m)`` are drawn once and added for good. With ``train_size=None``, ``p^(m)`` is the
+    empirical distribution of the whole pool of ``m n`` samples; with an int, of a uniformly
+    random subset (without replacement) of ``min(train_size, m n)`` pool samples, drawn anew each
+    generation (accumulate-subsample). Output as in :func:`recursive`.
+    """
+    n = _single_n(p0, n)
+    if train_size is not None:
+        train_size = validate_int(train_size, "train_size", 1)
+
+    schedule = Schedule(lambda m, rng, chains: np.full(m, n), lambda t: n, lambda m: train_size)
+    return recursive(p0, schedule, generations, runs, seed)
+
+
+def first_dirac_time(traj: np.ndarray, atol: float = 1e-12) -> np.ndarray:
+    """First generation ``m >= 1`` at which ``p^(m)`` is a Dirac mass, ``-1`` if none in ``traj``.
+
+    ``traj`` as returned by any scheme; shape ``(runs,)`` or ``(runs, c)``. Under Most Recent
+    Models with ``K > 1`` (or with real data) a Dirac mass can be left again; ``is_dirac(traj[:,
+    -1])`` says which runs are a Dirac mass at the last generation.
+    """
+    traj = _check_traj(traj)
+    dirac = is_dirac(traj[:, 1:], atol)
+    hit = dirac.any(axis=1)
+    return np.where(hit, dirac.argmax(axis=1) + 1, -1)
+
+
+def _check_traj(traj) -> np.ndarray:
+    traj = np.asarray(traj)
+    if traj.ndim not in (3, 4):
+        raise ValueError("traj must have shape (runs, generations + 1, s) or "
+                         f"(runs, generations + 1, c, s), got shape {traj.shape}.")
+    return traj
 
 
 # --- tracked quantities -----------------------------------------------------------------------
