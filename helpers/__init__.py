@@ -7,6 +7,7 @@ One module per concern:
 - ``helpers.plotting``: the book's figure style and common plots.
 - ``helpers.theory``: closed forms and bounds of the paper, written once.
 - ``helpers.statmodel``: the vectorised recursive-training engine of the statistical model.
+- ``helpers.sampling``: decoding transforms (temperature, top-k, top-p) on numpy or torch.
 
 Modules are imported on demand (``from helpers import data``), so importing ``helpers``
 costs nothing and never touches torch or the network.

@@ -16,6 +16,9 @@ which are stored once. :func:`partially_synthetic` (fixed or fresh real data),
 
 Collapse times need many generations of one chain at a time, so :func:`collapse_times` runs its
 generations after the first in a small numba kernel that touches only each chain's live tokens.
+Both :func:`fully_synthetic` and :func:`collapse_times` take an optional ``sampler`` (a decoding
+rule from :mod:`helpers.sampling`) that each model samples through; :func:`exact_collapse_time`
+gives the exact ``E[T]`` for small ``n`` and support from the chain on count vectors.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ __all__ = [
     "first_dirac_time",
     "collapse_times",
     "CollapseTimes",
+    "exact_collapse_time",
+    "exact_collapse_time_moments",
     "l1_drift",
     "is_dirac",
     "collapsed_fraction",
@@ -98,25 +103,60 @@ def _resample(weights: np.ndarray, n: np.ndarray, rng: np.random.Generator,
     return rng.multinomial(n, weights / total)
 
 
-def fully_synthetic(p0, n, generations: int, runs: int = 1, seed=None) -> np.ndarray:
+def fully_synthetic(p0, n, generations: int, runs: int = 1, seed=None,
+                    sampler: Callable | None = None) -> np.ndarray:
     """Simulate Fully Synthetic training: ``p^(m)`` is the MLE on ``n`` samples of ``p^(m-1)``.
 
     Returns a float array of shape ``(runs, generations + 1, s)`` for ``p0`` of shape ``(s,)``
     and ``(runs, generations + 1, c, s)`` for ``p0`` of shape ``(c, s)``; index 0 holds ``p0``.
     ``n`` is an int, or an int array of shape ``(c,)`` with one sample size per context.
     ``seed`` is an int, ``None`` or a ``np.random.Generator``; the same int gives the same array.
+
+    ``sampler``, if given, maps probabilities ``(..., s)`` to the distributions each model
+    actually samples from (a decoding rule, e.g. ``functools.partial(sampling.transform,
+    temperature=0.8)``): generation ``m >= 2`` draws its ``n`` samples from
+    ``sampler(p^(m-1))``, and ``p^(m)`` is still their MLE. ``p^(1)`` is fitted on real samples
+    of ``p0`` itself. With temperature ``!= 1`` or truncation the chain is no longer a
+    martingale; a Dirac mass stays absorbing under every transform of :mod:`helpers.sampling`.
     """
     starts, sizes, lead = _chains(p0, n, runs)
     generations = validate_int(generations, "generations", 0)
+    sampler = _check_sampler(sampler)
     rng = _rng(seed)
     shape = lead + starts.shape[1:]  # (runs, s) or (runs, c, s): one generation of every run
     traj = np.empty(shape[:1] + (generations + 1,) + shape[1:])
     traj[:, 0] = starts.reshape(shape)
     counts = starts
     for m in range(1, generations + 1):
-        counts = _resample(counts, sizes, rng, total=None if m == 1 else sizes[:, None])
+        if sampler is None or m == 1:
+            counts = _resample(counts, sizes, rng, total=None if m == 1 else sizes[:, None])
+        else:
+            counts = _resample(_apply_sampler(sampler, counts / sizes[:, None]), sizes, rng)
         traj[:, m] = (counts / sizes[:, None]).reshape(shape)
     return traj
+
+
+def _check_sampler(sampler):
+    """``sampler`` itself after checking it is ``None`` or callable."""
+    if sampler is not None and not callable(sampler):
+        raise TypeError("sampler must be None or a callable mapping probabilities (..., s) to "
+                        f"probabilities, got {type(sampler).__name__}; e.g. "
+                        "functools.partial(sampling.transform, temperature=0.8).")
+    return sampler
+
+
+def _apply_sampler(sampler, q: np.ndarray) -> np.ndarray:
+    """``sampler(q)`` for ``(B, s)`` models ``q``, checked and renormalised row by row."""
+    out = np.asarray(sampler(q), dtype=float)
+    if out.shape != q.shape:
+        raise ValueError(f"sampler must keep the shape of its input: got {out.shape} for input "
+                         f"{q.shape}.")
+    if not np.isfinite(out).all() or (out < 0).any():
+        raise ValueError("sampler returned negative, NaN or infinite probabilities.")
+    total = out.sum(1, keepdims=True)
+    if (total <= 0).any():
+        raise ValueError("sampler returned an all-zero distribution; every row needs mass.")
+    return out / total
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,8 +194,8 @@ class CollapseTimes:
         return self.times.std(axis=0, ddof=1) / np.sqrt(len(self.times))
 
 
-def collapse_times(p0, n, runs: int, seed=None,
-                   max_generations: int | None = None) -> CollapseTimes:
+def collapse_times(p0, n, runs: int, seed=None, max_generations: int | None = None,
+                   sampler: Callable | None = None) -> CollapseTimes:
     """Simulate ``runs`` Fully Synthetic chains until each collapses to a Dirac mass.
 
     Arguments as in :func:`fully_synthetic`. With ``max_generations=None`` every chain runs to
@@ -166,19 +206,44 @@ def collapse_times(p0, n, runs: int, seed=None,
     The first generation is drawn with numpy; the rest run in a compiled kernel
     (:func:`_run_to_absorption`) that keeps only each chain's live tokens, so the cost follows
     the live chains and their live tokens.
+
+    ``sampler`` as in :func:`fully_synthetic`; with one, the generations after the first run
+    in numpy instead, all live chains at once, dropping each chain once it is a Dirac mass.
     """
     starts, sizes, lead = _chains(p0, n, runs)
+    sampler = _check_sampler(sampler)
     rng = _rng(seed)
     cap = 100 * int(sizes.max()) + 1000
     limit = cap if max_generations is None else validate_int(max_generations, "max_generations", 1)
     first = _resample(starts, sizes, rng)
-    kernel_seed = int(rng.integers(2**31 - 1))
-    times, token = _run_to_absorption(first, sizes, limit, kernel_seed)
+    if sampler is None:
+        kernel_seed = int(rng.integers(2**31 - 1))
+        times, token = _run_to_absorption(first, sizes, limit, kernel_seed)
+    else:
+        times, token = _run_sampled(first, sizes, limit, sampler, rng)
     absorbed = times >= 1
     if max_generations is None and not absorbed.all():
+        why = ("the sampler may let a Dirac mass leave its token" if sampler is not None
+               else "this should not happen, please report it")
         raise RuntimeError(f"{int((~absorbed).sum())} chains were still alive after {cap} "
-                           "generations; this should not happen, please report it.")
+                           f"generations; {why}.")
     return CollapseTimes(times.reshape(lead), token.reshape(lead), absorbed.reshape(lead), limit)
+
+
+def _run_sampled(counts, sizes, limit, sampler, rng):
+    """:func:`_run_to_absorption` with a ``sampler``, vectorised over the live chains."""
+    times = np.full(len(counts), -1)
+    token = np.full(len(counts), -1)
+    live = np.arange(len(counts))
+    m = 1
+    while True:
+        dirac = (counts == sizes[live, None]).any(1)
+        times[live[dirac]], token[live[dirac]] = m, counts[dirac].argmax(1)
+        live, counts = live[~dirac], counts[~dirac]
+        if not live.size or m >= limit:
+            return times, token
+        m += 1
+        counts = _resample(_apply_sampler(sampler, counts / sizes[live, None]), sizes[live], rng)
 
 
 @numba.njit(cache=True)
@@ -216,6 +281,74 @@ def _run_to_absorption(counts, sizes, limit, seed):  # pragma: no cover (compile
         if k == 1:
             times[b], token[b] = m, ids[0]
     return times, token
+
+
+EXACT_MAX_STATES = 5000  # exact_collapse_time solves a dense system of this many states
+
+
+def exact_collapse_time(p0, n) -> float:
+    """Exact ``E[T]`` of Fully Synthetic training from the multinomial chain on count vectors.
+
+    The states are the compositions of ``n`` into ``K`` parts, ``K`` the support size of ``p0``
+    (``C(n+K-1, K-1)`` of them, at most ``EXACT_MAX_STATES``); from counts ``x`` the next counts
+    are ``Multinomial(n, x/n)``. The expected absorption times ``t`` of the transient states
+    (two or more live tokens) solve ``(I - Q) t = 1``; then ``E[T] = 1 + E[t(X_1)]`` with
+    ``X_1 ~ Multinomial(n, p0)``, the first generation counted in ``T``. ``p0`` has shape
+    ``(s,)``, ``n`` is an int; ``1`` for a Dirac ``p0``.
+    """
+    return exact_collapse_time_moments(p0, n)[0]
+
+
+def exact_collapse_time_moments(p0, n) -> tuple[float, float]:
+    """Exact ``(E[T], Var[T])`` from the chain of :func:`exact_collapse_time`.
+
+    With ``t = (I - Q)^-1 1``, the second moments of the absorption times are
+    ``2 (I - Q)^-1 t - t`` (fundamental matrix); ``T = 1 + tau(X_1)``.
+    """
+    from scipy.linalg import lu_factor, lu_solve
+
+    first, Q = _exact_chain(p0, n)
+    if first is None:
+        return 1.0, 0.0
+    lu = lu_factor(np.eye(len(Q)) - Q)
+    t = lu_solve(lu, np.ones(len(Q)))
+    t2 = 2 * lu_solve(lu, t) - t
+    mean_tau, mean_tau2 = float(first @ t), float(first @ t2)
+    return 1 + mean_tau, mean_tau2 - mean_tau**2
+
+
+def _exact_chain(p0, n):
+    """``(P(X_1 = x), Q)`` over the transient count vectors ``x``; ``(None, None)`` if Dirac."""
+    from itertools import combinations
+    from math import comb
+
+    from scipy.special import gammaln, xlogy
+
+    p0 = validate_distribution(p0, ndims=(1,))
+    n = int(validate_sample_size(n))
+    q = p0[p0 > 0]
+    K = q.size
+    if K == 1:
+        return None, None
+    states = comb(n + K - 1, K - 1)
+    if states > EXACT_MAX_STATES:
+        raise ValueError(f"the exact chain has C(n+K-1, K-1) = {states} states for n={n} and a "
+                         f"support of K={K} tokens, above EXACT_MAX_STATES={EXACT_MAX_STATES}; "
+                         "use a smaller n or support, or estimate E[T] with collapse_times.")
+    # compositions by stars and bars: bar positions among n + K - 1 slots
+    bars = np.array(list(combinations(range(n + K - 1), K - 1)), np.int64).reshape(-1, K - 1)
+    edges = np.concatenate([np.full((len(bars), 1), -1), bars,
+                            np.full((len(bars), 1), n + K - 1)], axis=1)
+    x = np.diff(edges, axis=1) - 1  # (states, K) counts summing to n
+    log_coef = gammaln(n + 1) - gammaln(x + 1).sum(1)  # multinomial coefficient of each target
+    transient = np.count_nonzero(x, axis=1) > 1
+    xt = x[transient]
+    with np.errstate(divide="ignore"):
+        log_src = np.where(xt > 0, np.log(xt / n), -1e250)  # log of each source's probabilities
+    # Q[a, b] = P(transient a -> transient b) = coef(b) prod_j (x_aj / n)^(x_bj)
+    Q = np.exp(log_coef[transient][None, :] + log_src @ xt.T.astype(float))
+    first = np.exp(log_coef[transient] + xlogy(xt, q).sum(1))  # P(X_1 = each transient state)
+    return first, Q
 
 
 # --- general recursive training, eq. (5) ---------------------------------------------------------

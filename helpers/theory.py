@@ -7,6 +7,10 @@ next-token distribution of one context, shape ``(s,)``, or of ``c`` contexts, sh
 
 Theorem 1 assumes a nontrivial ``p0`` (``S_0 < 1``). For a Dirac ``p0`` the chain has already
 collapsed: the bounds are returned as their limits, ``rho_m = 1`` and ``E[T] = 1``.
+
+Beyond the paper, the last section gives the Wright-Fisher (population-genetics) results on
+``E[T]``: its diffusion limit, non-asymptotic bounds linear in ``n``, the first-loss time and
+the Kingman limit (theory notes §2).
 """
 
 from __future__ import annotations
@@ -44,6 +48,10 @@ __all__ = [
     "expected_l2_fresh",
     "stationary_l2_fixed",
     "expected_l2_fixed",
+    "collapse_time_asymptotic",
+    "collapse_time_wf_bounds",
+    "first_loss_time_asymptotic",
+    "kingman_tmrca_moments",
     "validate_distribution",
     "validate_sample_size",
     "validate_int",
@@ -472,3 +480,72 @@ def expected_l2_fixed(p1, n, N, m) -> np.ndarray:
     mm = m.reshape(m.shape + (1,) * h.ndim)
     beta = n * (n - 1) / (N + n) ** 2
     return n * h / (N**2 + 2 * N * n + n) * (1 - beta ** (mm - 1))
+
+
+# --- Wright-Fisher asymptotics of the collapse time (theory notes §2.3-2.5) --------------------
+
+FIRST_LOSS_MAX_SUPPORT = 20  # first_loss_time_asymptotic sums over 2^K subsets of the support
+
+
+def _wf_setup(p0, n):
+    """Validated 1-D ``p0`` and ``n`` as a float (scalar or array of ints >= 1)."""
+    p0 = validate_distribution(p0, ndims=(1,))
+    return p0, _positive_ints(n, "n")
+
+
+def collapse_time_asymptotic(p0, n) -> np.ndarray:
+    """Diffusion limit ``E[T] ~ -2n sum_i (1 - p_i) ln(1 - p_i)`` of the collapse time.
+
+    Kimura (1955) for two tokens, Littler (1975) for many; exact as ``n -> inf`` with ``p0``
+    fixed, and always ``< 2n``. ``p0`` has shape ``(s,)``; ``n`` is an int or an int array,
+    and the result has the shape of ``n``. Uniform on ``K`` tokens it is
+    ``2n (K-1) ln(K/(K-1))``: ``1.386 n`` for ``K = 2``, ``1.622 n`` for ``K = 3``.
+    """
+    from scipy.special import xlogy
+
+    p0, n = _wf_setup(p0, n)
+    return 2 * n * float(-xlogy(1 - p0, 1 - p0).sum()) + 0.0  # + 0.0: no -0.0 for a Dirac
+
+
+def collapse_time_wf_bounds(p0, n) -> tuple[np.ndarray, np.ndarray]:
+    """Non-asymptotic bounds ``n (1 - S_0) <= E[T] <= 3n - 2`` (theory notes §2.5).
+
+    The lower bound sums ``E[1 - S_m]``; the upper one follows the genealogy of the ``n``
+    tokens (a discrete coalescent). They hold for every ``n >= 1`` and ``p0`` and are much
+    tighter than eq. (8) for large ``n``. Shapes as in :func:`collapse_time_asymptotic`.
+    """
+    p0, n = _wf_setup(p0, n)
+    return n * (1 - float(sigma(p0))), 3 * n - 2
+
+
+def first_loss_time_asymptotic(p0, n) -> np.ndarray:
+    """Diffusion limit of the mean time until the first token of the support is lost.
+
+    ``E[T_first] ~ 2n sum_{S != {}} (-1)^{|S|} p_S ln p_S`` over the nonempty subsets ``S``
+    of the support of ``p0`` (``p_S = sum_{i in S} p_i``; Littler 1975, Baxter et al. 2007).
+    Costs ``2^K`` terms for a support of ``K`` tokens, so ``K <= FIRST_LOSS_MAX_SUPPORT``. For
+    ``K = 2`` it equals :func:`collapse_time_asymptotic`; ``0`` for a Dirac ``p0``. Shapes as in
+    :func:`collapse_time_asymptotic`.
+    """
+    from scipy.special import xlogy
+
+    p0, n = _wf_setup(p0, n)
+    q = p0[p0 > 0]
+    if q.size > FIRST_LOSS_MAX_SUPPORT:
+        raise ValueError(f"p0 has {q.size} tokens in its support; the first-loss formula sums "
+                         f"2^{q.size} subsets and is limited to {FIRST_LOSS_MAX_SUPPORT}. For a "
+                         "large uniform support use the approximation 2n / (K ln K).")
+    sums, sizes = _subset_sums(q), np.zeros(1, np.int64)
+    for _ in q:
+        sizes = np.concatenate([sizes, sizes + 1])
+    terms = np.where(sizes % 2, -1.0, 1.0) * xlogy(sums, sums)
+    return 2 * n * float(terms[1:].sum())
+
+
+def kingman_tmrca_moments() -> tuple[float, float]:
+    """Mean and variance of the Kingman coalescent's ``T_MRCA = sum_{k>=2} Exp(k(k-1)/2)``.
+
+    ``(2, 4 pi^2/3 - 12)``: the limit law of ``T/n`` when ``p0`` spreads over ever more tokens
+    (Kingman 1982; Tavare 1984), so ``E[T] ~ 2n`` and ``sd(T) ~ 1.08 n``.
+    """
+    return 2.0, 4 * np.pi**2 / 3 - 12
