@@ -349,6 +349,11 @@ def lemma1_tail_bound(p, n, eps) -> np.ndarray:
     ``p_hat`` is the empirical distribution of ``n`` samples of ``p`` (shape ``(s,)``, ``s``
     the vocabulary size, zeros included); ``eps > 0`` a float or array. Computed in log space;
     the bound can exceed 1 (vacuous) and may be ``inf``.
+
+    Caution: as printed (and implemented here) the lemma is false when ``s`` is much larger
+    than ``n``: for ``p`` uniform on ``s > n`` tokens ``||p_hat - p||_1 >= 2 - 2n/s`` surely,
+    yet the first branch of ``G_n(s)`` makes the bound smaller than 1 (e.g. ``s = 600``,
+    ``n = 10``: about ``2.5e-3``). Chapter "How much synthetic data is safe?" shows it.
     """
     p = validate_distribution(p, "p", ndims=(1,))
     eps = np.asarray(eps, float)
