@@ -1,0 +1,372 @@
+"""Training loop for :class:`helpers.gpt.GPT`, after nanoGPT's ``train.py``.
+
+- :func:`get_batch` draws random windows from a token tensor kept on the device.
+- :func:`lr_at` is linear warm-up then cosine decay to ``min_lr``.
+- :func:`train` runs AdamW with periodic evaluation, mixed precision and ``torch.compile`` on
+  CUDA, and atomic checkpoints in ``out_dir`` from which it resumes bit-exactly on the CPU.
+- ``python -m helpers.train --config ci --out runs/x`` trains on tiny Shakespeare; under
+  ``torchrun --nproc_per_node=K`` it trains with DistributedDataParallel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm.auto import tqdm
+
+from helpers.gpt import GPT, GPTConfig, get_config
+
+__all__ = ["History", "get_batch", "lr_at", "estimate_loss", "train", "CHECKPOINT", "main"]
+
+CHECKPOINT = "ckpt.pt"
+
+
+@dataclass
+class History:
+    """Loss curves of a run: evaluation points, their losses, speed and best val loss."""
+
+    iterations: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    tokens_per_second: float = 0.0
+    wall_time: float = 0.0  # seconds spent training, summed over resumed runs
+    best_val_loss: float = math.inf
+
+
+def get_batch(tokens, block_size: int, batch_size: int, generator: torch.Generator,
+              device=None):
+    """``(x, y)`` of shape ``(batch_size, block_size)``: random windows and their next tokens.
+
+    ``tokens`` is a 1-D LongTensor, ideally already on ``device``; ``generator`` (on the CPU)
+    picks the window starts, so batches depend only on its seed.
+    """
+    if not isinstance(tokens, torch.Tensor) or tokens.ndim != 1:
+        raise ValueError("tokens must be a 1-D torch tensor of token ids; convert with "
+                         "torch.as_tensor(ids, dtype=torch.long).")
+    if len(tokens) <= block_size:
+        raise ValueError(f"Need more than block_size={block_size} tokens to draw a window, got "
+                         f"{len(tokens)}; use more data or a smaller block_size.")
+    ix = torch.randint(len(tokens) - block_size, (batch_size,), generator=generator)
+    ix = ix.to(tokens.device)
+    offsets = torch.arange(block_size, device=tokens.device)
+    x = tokens[ix[:, None] + offsets]
+    y = tokens[ix[:, None] + offsets + 1]
+    if device is not None:
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+    return x, y
+
+
+def lr_at(it: int, config: GPTConfig) -> float:
+    """Learning rate at iteration ``it``: linear warm-up, then cosine decay to ``min_lr``."""
+    if it < config.warmup_iters:
+        return config.learning_rate * (it + 1) / (config.warmup_iters + 1)
+    if it >= config.max_iters:
+        return config.min_lr
+    progress = (it - config.warmup_iters) / max(1, config.max_iters - config.warmup_iters)
+    coeff = 0.5 * (1.0 + math.cos(math.pi * progress))
+    return config.min_lr + coeff * (config.learning_rate - config.min_lr)
+
+
+@torch.no_grad()
+def estimate_loss(model, splits: dict, config: GPTConfig, generator: torch.Generator,
+                  autocast=contextlib.nullcontext) -> dict:
+    """Mean loss over ``config.eval_iters`` random batches of each split in ``splits``."""
+    was_training = model.training
+    model.eval()
+    out = {}
+    for name, tokens in splits.items():
+        losses = torch.zeros(config.eval_iters)
+        for k in range(config.eval_iters):
+            x, y = get_batch(tokens, config.block_size, config.batch_size, generator)
+            with autocast():
+                _, loss = model(x, y)
+            losses[k] = loss.item()
+        out[name] = losses.mean().item()
+    model.train(was_training)
+    return out
+
+
+def _make_optimizer(model: GPT, config: GPTConfig, device: str) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices (>= 2-D) only, as in nanoGPT."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    extra = {"fused": True} if device == "cuda" else {}
+    return torch.optim.AdamW(groups, lr=config.learning_rate,
+                             betas=(config.beta1, config.beta2), **extra)
+
+
+def _precision(device: str):
+    """``(autocast factory, GradScaler or None)``: bf16 or fp16 on CUDA, nothing elsewhere."""
+    if device != "cuda":
+        return contextlib.nullcontext, None
+    if torch.cuda.is_bf16_supported():
+        return (lambda: torch.autocast("cuda", dtype=torch.bfloat16)), None
+    return (lambda: torch.autocast("cuda", dtype=torch.float16)), torch.amp.GradScaler("cuda")
+
+
+def _rng_state(generators: list[torch.Generator]) -> dict:
+    np_state = np.random.get_state(legacy=False)  # noqa: NPY002 (legacy global state)
+    np_state["state"]["key"] = torch.from_numpy(np_state["state"]["key"].astype(np.int64))
+    state = {"torch": torch.get_rng_state(), "batch": [g.get_state() for g in generators],
+             "numpy": np_state, "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict, generators: list[torch.Generator]) -> None:
+    torch.set_rng_state(state["torch"])
+    for g, g_state in zip(generators, state["batch"], strict=True):
+        g.set_state(g_state)
+    np_state = dict(state["numpy"])
+    np_state["state"] = dict(np_state["state"])
+    np_state["state"]["key"] = np_state["state"]["key"].numpy().astype(np.uint32)
+    np.random.set_state(np_state)  # noqa: NPY002
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _atomic_save(obj, path: Path) -> None:
+    """Write ``obj`` to ``path`` via a temporary file in the same folder, fsync and rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable where possible
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _load_checkpoint(path: Path, config: GPTConfig) -> dict:
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    saved = ckpt["config"]
+    diff = {k: (saved.get(k), v) for k, v in config.to_dict().items() if saved.get(k) != v}
+    if diff:
+        details = ", ".join(f"{k}: checkpoint {a!r} vs now {b!r}" for k, (a, b) in diff.items())
+        raise ValueError(f"The checkpoint {path} was written with a different config ({details}); "
+                         "use a fresh out_dir, or delete the checkpoint to start over.")
+    return ckpt
+
+
+def _dist_info() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def train(config: GPTConfig, train_tokens, val_tokens, device: str | None = None, seed: int = 0,
+          out_dir=None, progress: bool = True, compile: bool | None = None,
+          stop_after: int | None = None, batch_streams: int = 1):
+    """Train ``GPT(config)``; return ``(History, model)``.
+
+    With ``out_dir`` a checkpoint is written every ``eval_interval`` iterations and at the end,
+    and a folder that already holds one is resumed from it. ``stop_after`` stops (with a
+    checkpoint) after that many iterations in total, to simulate an interruption. Under an
+    initialised ``torch.distributed`` process group it trains with DDP: each rank draws
+    ``batch_size // world_size`` windows per step from the seed ``seed + rank``, and rank 0
+    writes. A single process with ``batch_streams=K`` draws the same batches as K DDP ranks
+    (``batch_size // K`` windows from each seed ``seed + s``), so the two can be compared.
+    """
+    from helpers.runtime import pick_device, seed_everything
+
+    if not isinstance(config, GPTConfig):
+        raise TypeError(f"config must be a GPTConfig, got {type(config).__name__}; use "
+                        "helpers.gpt.get_config('ci').")
+    device = pick_device(device)
+    rank, world = _dist_info()
+    if isinstance(batch_streams, bool) or not isinstance(batch_streams, int) \
+            or batch_streams < 1:
+        raise ValueError(f"batch_streams must be a positive integer, got {batch_streams!r}.")
+    if world > 1 and batch_streams != 1:
+        raise ValueError("batch_streams emulates DDP ranks in one process; leave it at 1 "
+                         "under torch.distributed.")
+    parts = max(world, batch_streams)
+    if config.batch_size % parts:
+        raise ValueError(f"batch_size={config.batch_size} must be divisible by the number of "
+                         f"processes or batch streams ({parts}); pick e.g. batch_size="
+                         f"{parts * max(1, config.batch_size // parts)}.")
+    local_batch = config.batch_size // parts
+    if compile is None:
+        compile = device == "cuda"
+    if compile and device != "cuda":
+        raise ValueError("compile=True is only supported on CUDA here; pass compile=None.")
+
+    seed_everything(seed)
+    model = GPT(config).to(device)
+    if world > 1:
+        torch.manual_seed(seed + rank)  # same initial weights, different dropout per rank
+    optimizer = _make_optimizer(model, config, device)
+    autocast, scaler = _precision(device)
+    batch_gens = [torch.Generator().manual_seed(seed + rank + s) for s in range(batch_streams)]
+    splits = {name: torch.as_tensor(np.asarray(t), dtype=torch.long).to(device)
+              for name, t in (("train", train_tokens), ("val", val_tokens))}
+    history = History()
+    step = 0
+
+    path = Path(out_dir) / CHECKPOINT if out_dir is not None else None
+    if path is not None and path.exists():
+        ckpt = _load_checkpoint(path, config)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scaler is not None and ckpt.get("scaler"):
+            scaler.load_state_dict(ckpt["scaler"])
+        if len(ckpt["rng"]) != world:
+            raise ValueError(f"The checkpoint {path} was written by {len(ckpt['rng'])} "
+                             f"process(es); resume it with the same number, not {world}.")
+        _set_rng_state(ckpt["rng"][rank], batch_gens)
+        history = History(**ckpt["history"])
+        step = ckpt["step"]
+    if world > 1:
+        dist.barrier()  # every rank has read the checkpoint before rank 0 overwrites it
+
+    raw_model = model
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[torch.cuda.current_device()] if device == "cuda" else None)
+    fwd = torch.compile(model) if compile else model
+
+    def evaluate(it: int) -> None:
+        gen = torch.Generator().manual_seed(10_000_019 * (seed + 1) + it)  # same on all ranks
+        losses = estimate_loss(raw_model, splits, config, gen, autocast)
+        history.iterations.append(it)
+        history.train_loss.append(losses["train"])
+        history.val_loss.append(losses["val"])
+        history.best_val_loss = min(history.best_val_loss, losses["val"])
+
+    def save() -> None:
+        rngs = [_rng_state(batch_gens)]
+        if world > 1:
+            rngs = [None] * world
+            dist.all_gather_object(rngs, _rng_state(batch_gens))
+        if rank == 0:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_save({"model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
+                          "scaler": scaler.state_dict() if scaler is not None else None,
+                          "step": step, "config": config.to_dict(), "history": asdict(history),
+                          "rng": rngs}, path)
+
+    if step == 0 and not history.iterations:
+        evaluate(0)
+    last = config.max_iters if stop_after is None else min(config.max_iters, stop_after)
+    bar = tqdm(total=config.max_iters, initial=step, disable=not progress or rank != 0,
+               desc="train")
+    model.train()
+    start, tokens_seen, loss = time.perf_counter(), 0, None
+    while step < last:
+        lr = lr_at(step, config)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        batches = [get_batch(splits["train"], config.block_size, local_batch, g)
+                   for g in batch_gens]
+        x, y = (torch.cat(t) for t in zip(*batches, strict=True))
+        with autocast():
+            _, loss = fwd(x, y)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+        else:
+            loss.backward()
+        if config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        step += 1
+        tokens_seen += config.batch_size * config.block_size
+        bar.update(1)
+        if step % config.eval_interval == 0 or step == config.max_iters:
+            evaluate(step)
+            bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{history.val_loss[-1]:.3f}")
+            if path is not None:
+                save()
+        elif step % 10 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    bar.close()
+    elapsed = time.perf_counter() - start
+    history.wall_time += elapsed
+    if elapsed > 0 and tokens_seen:
+        history.tokens_per_second = tokens_seen / elapsed
+    if path is not None and tokens_seen:
+        save()  # the exact state where this call stopped, with its timing
+    return history, raw_model
+
+
+def main(argv=None) -> None:
+    """Command line: train on tiny Shakespeare; DDP when launched by ``torchrun``."""
+    from helpers.data import CharTokenizer, load_tiny_shakespeare, train_val_split
+
+    parser = argparse.ArgumentParser(description="Train the character-level GPT on tiny "
+                                                 "Shakespeare (use torchrun for DDP).")
+    parser.add_argument("--config", default="ci", help="paper, nanogpt or ci")
+    parser.add_argument("--out", required=True, help="folder for the checkpoint (resumed)")
+    parser.add_argument("--max-iters", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--eval-interval", type=int, default=None)
+    parser.add_argument("--eval-iters", type=int, default=None)
+    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: best)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+
+    overrides = {name: value for name, value in (
+        ("max_iters", args.max_iters), ("batch_size", args.batch_size),
+        ("eval_interval", args.eval_interval), ("eval_iters", args.eval_iters))
+        if value is not None}
+    text = load_tiny_shakespeare()
+    tok = CharTokenizer(text)
+    train_ids, val_ids = train_val_split(tok.encode(text), 0.9)
+    config = get_config(args.config, vocab_size=tok.vocab_size, **overrides)
+
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    device = args.device
+    if distributed:
+        from helpers.runtime import pick_device
+        device = pick_device(device)
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if device == "cuda":
+            torch.cuda.set_device(local_rank)
+        dist.init_process_group(backend="nccl" if device == "cuda" else "gloo")
+    try:
+        history, _ = train(config, train_ids, val_ids, device=device, seed=args.seed,
+                           out_dir=args.out, progress=not args.no_progress,
+                           compile=False if args.no_compile else None)
+        if _dist_info()[0] == 0:
+            print(f"step {history.iterations[-1]}: train loss {history.train_loss[-1]:.4f}, "
+                  f"val loss {history.val_loss[-1]:.4f} (best {history.best_val_loss:.4f}), "
+                  f"{history.tokens_per_second:,.0f} tokens/s", flush=True)
+    finally:
+        if distributed:
+            dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
