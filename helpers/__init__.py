@@ -8,6 +8,11 @@ One module per concern:
 - ``helpers.theory``: closed forms and bounds of the paper, written once.
 - ``helpers.statmodel``: the vectorised recursive-training engine of the statistical model.
 - ``helpers.sampling``: decoding transforms (temperature, top-k, top-p) on numpy or torch.
+- ``helpers.distributions``: initial distributions with a given support size and ``S_0``.
+- ``helpers.softmax_model``: the one-hot linear softmax model of Part I and its fit.
+- ``helpers.wright_fisher``, ``helpers.tokens``: genealogies, coalescent bounds, rare tokens.
+- ``helpers.gpt``, ``helpers.train``, ``helpers.sample``: the character-level transformer.
+- ``helpers.results``: committed result files with their provenance.
 
 Modules are imported on demand (``from helpers import data``), so importing ``helpers``
 costs nothing and never touches torch or the network.
