@@ -86,3 +86,62 @@ def new_figure(*args, **kwargs):
     """``plt.subplots`` with the book's style applied first."""
     use_book_style()
     return plt.subplots(*args, **kwargs)
+
+
+def _metric(record: dict, metric: str):
+    """``record[a][b]...`` for ``metric = "a.b..."``: a number or a ``{mean, se}`` dict."""
+    value = record
+    for key in metric.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise KeyError(f"Generation records have no metric {metric!r}.")
+        value = value[key]
+    return value
+
+
+def generation_curve(ax, runs, metric: str, label=None, color=None, sigmas: float = 2.0,
+                     alpha: float = 0.25, **kwargs):
+    """Plot a per-generation metric of recursive-training runs against the generation.
+
+    ``runs`` is one list of generation records (see :mod:`helpers.experiments`) or a list of
+    such lists, one per seed. ``metric`` names a field, dotted for nested ones
+    (``"drift_p1"``, ``"text.unigram_entropy"``). With one run, a metric that carries a
+    standard error (over contexts) gets a band of ``sigmas`` of them; with several seeds the
+    curve is their mean and the band ``sigmas`` standard errors across seeds.
+    """
+    if runs and isinstance(runs[0], dict):
+        runs = [runs]
+    if not runs or not all(runs):
+        raise ValueError("runs must hold at least one non-empty list of generation records.")
+    length = min(len(r) for r in runs)
+    x = np.array([r["generation"] for r in runs[0][:length]])
+    values = [[_metric(rec, metric) for rec in r[:length]] for r in runs]
+    means = np.array([[v["mean"] if isinstance(v, dict) else v for v in row] for row in values],
+                     dtype=float)
+    if len(runs) > 1:
+        mean, half = means.mean(axis=0), sigmas * means.std(axis=0, ddof=1) / np.sqrt(len(runs))
+    else:
+        mean = means[0]
+        half = (sigmas * np.array([v["se"] for v in values[0]])
+                if isinstance(values[0][0], dict) else None)
+    (line,) = ax.plot(x, mean, marker="o", ms=3.5, label=label, color=color, **kwargs)
+    if half is not None:
+        ax.fill_between(x, mean - half, mean + half, color=line.get_color(), alpha=alpha, lw=0)
+    ax.set_xticks(x)
+    return mean, half
+
+
+def loss_curves(ax, records, title=None, cmap: str = "viridis"):
+    """Validation loss against training iteration (log axis), one curve per generation."""
+    if not records:
+        raise ValueError("records must hold at least one generation record.")
+    colors = plt.get_cmap(cmap)(np.linspace(0.0, 0.9, len(records)))
+    for rec, color in zip(records, colors, strict=True):
+        it = np.asarray(rec["history"]["iterations"], dtype=float)
+        loss = np.asarray(rec["history"]["val_loss"], dtype=float)
+        keep = it > 0  # a log axis has no place for iteration 0
+        ax.plot(it[keep], loss[keep], color=color, lw=1.3, label=f"Gen {rec['generation']}")
+    ax.set_xscale("log")
+    ax.set_xlabel("training iteration")
+    ax.set_ylabel("validation loss (nats / char)")
+    if title:
+        ax.set_title(title)

@@ -55,21 +55,31 @@ def _path(name: str) -> Path:
     return RESULTS_DIR / f"{name}.json"
 
 
-def save(name: str, data: dict, device: str, config: dict) -> Path:
-    """Write ``data`` with its provenance to ``results/<name>.json``, atomically."""
-    path = _path(name)
+def write_json(path, obj) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically (temporary file, fsync, rename)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"provenance": provenance(device, config), "data": data}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as handle:
-            json.dump(record, handle, indent=1)
+            json.dump(obj, handle, indent=1)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path
+
+
+def save(name: str, data: dict, device: str, config: dict,
+         record_provenance: dict | None = None) -> Path:
+    """Write ``data`` with its provenance to ``results/<name>.json``, atomically.
+
+    ``record_provenance`` replaces the provenance measured now (use it to publish a result
+    with the provenance of the run that produced it).
+    """
+    record = {"provenance": record_provenance or provenance(device, config), "data": data}
+    return write_json(_path(name), record)
 
 
 def load(name: str) -> dict | None:
