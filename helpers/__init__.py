@@ -12,7 +12,9 @@ One module per concern:
 - ``helpers.softmax_model``: the one-hot linear softmax model of Part I and its fit.
 - ``helpers.wright_fisher``, ``helpers.tokens``: genealogies, coalescent bounds, rare tokens.
 - ``helpers.gpt``, ``helpers.train``, ``helpers.sample``: the character-level transformer.
+- ``helpers.experiments``: recursive training of the transformer, resumable run folders.
 - ``helpers.results``: committed result files with their provenance.
+- ``helpers.check``: checkers for the self-checking assignments, and the exact binomial test.
 
 Modules are imported on demand (``from helpers import data``), so importing ``helpers``
 costs nothing and never touches torch or the network.
