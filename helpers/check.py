@@ -56,14 +56,34 @@ def _is_stub(answer) -> bool:
     return answer is None or answer is Ellipsis
 
 
-def _not_answered(task: str) -> bool:
+class Verdict:
+    """What a checker returns: true for a right answer, false for no answer yet.
+
+    The checker has already printed its message, so a notebook shows nothing more for it
+    (no stray ``True`` or ``False`` under the cell).
+    """
+
+    def __init__(self, ok: bool):
+        self.ok = bool(ok)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.ok})"
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+def _not_answered(task: str) -> Verdict:
     print(f"Not answered yet: {task}")
-    return False
+    return Verdict(False)
 
 
-def _correct(message: str) -> bool:
+def _correct(message: str) -> Verdict:
     print(f"Correct: {message}")
-    return True
+    return Verdict(True)
 
 
 def _check_function(fn, what: str):
@@ -164,7 +184,7 @@ def _sample_mean(values, what: str, min_runs: int = 100):
 
 
 def monte_carlo_mean(values, expected: float, name: str = "your simulated mean",
-                     band: float = 4.0, hint: str = "") -> bool:
+                     band: float = 4.0, hint: str = "") -> Verdict:
     """Check that the mean of ``values`` (one per independent run) is within ``band`` s.e.
     of ``expected``.
 
@@ -192,7 +212,7 @@ def _z_score(mean: float, se: float, expected: float) -> float:
     return 0.0 if abs(mean - expected) < 1e-12 else math.inf
 
 
-def sigma_simulation(sigmas, p0=(0.5, 0.3, 0.2), n: int = 10, m: int = 5) -> bool:
+def sigma_simulation(sigmas, p0=(0.5, 0.3, 0.2), n: int = 10, m: int = 5) -> Verdict:
     """Check simulated ``sigma_m = ||p^(m)||_2^2`` of fully synthetic runs against Theorem 1.
 
     ``sigmas`` holds one value of ``sigma_m`` per independent run (at least 100 runs), for the
@@ -251,7 +271,7 @@ _FS_MS = (3, 0, 1, 2, 5, 10, 40)
 _FS_NS = (10, 2, 100)
 
 
-def sigma_formula(S) -> bool:
+def sigma_formula(S) -> Verdict:
     """Check a function ``S(m, n, S0)`` that returns ``S_m`` of Theorem 1, eq. (6).
 
     ``S_m = E||p^(m)||_2^2 = 1 - (1 - 1/n)^m (1 - S_0)`` under fully synthetic training; the
@@ -310,7 +330,7 @@ def sigma_formula(S) -> bool:
 
 # --- collapse time ------------------------------------------------------------------------------
 
-def collapse_time(estimate, sem=None, p0=(0.5, 0.3, 0.2), n: int = 20) -> bool:
+def collapse_time(estimate, sem=None, p0=(0.5, 0.3, 0.2), n: int = 20) -> Verdict:
     """Check an estimate of the mean collapse time ``E[T]`` of fully synthetic training.
 
     The reference is the exact ``E[T]`` of :func:`helpers.statmodel.exact_collapse_time` (small
@@ -380,7 +400,7 @@ _PS_P0 = (np.array([0.5, 0.3, 0.2]), np.full(4, 0.25), np.array([0.7, 0.2, 0.1])
 _PS_MS = (2, 0, 1, 3, 5, 10)
 
 
-def partial_sigma_formula(S) -> bool:
+def partial_sigma_formula(S) -> Verdict:
     """Check a function ``S(m, n, N, S0)`` returning ``S_m`` of partially synthetic training.
 
     The reference is the corrected eq. (9) of Theorem 2
@@ -457,7 +477,7 @@ _DEC_P = (np.array([0.5, 0.3, 0.15, 0.05]), np.array([0.1, 0.6, 0.0, 0.25, 0.05]
 _DEC_T = (0.8, 0.5, 1.0, 1.25, 2.0)
 
 
-def temperature_top_k(decode) -> bool:
+def temperature_top_k(decode) -> Verdict:
     """Check a function ``decode(p, temperature, k)``: temperature, then keep the top ``k``.
 
     ``p`` is a 1-D probability vector without ties, ``temperature > 0`` a float and
@@ -531,7 +551,7 @@ def _is_torch_tensor(x) -> bool:
 
 # --- the transformer: parameter count -----------------------------------------------------------
 
-def parameter_count(count, bias: bool = False) -> bool:
+def parameter_count(count, bias: bool = False) -> Verdict:
     """Check a closed form ``count(V, T, C, L)`` of the number of parameters of a GPT.
 
     ``V`` vocabulary, ``T`` context length, ``C`` width, ``L`` layers, as in

@@ -47,6 +47,7 @@ from helpers.gpt import GPTConfig, get_config
 
 __all__ = ["Setting", "SETTINGS", "PAPER_SETTINGS", "ExperimentConfig", "SCALES",
            "experiment_config", "default_run_dir", "run", "summarize", "publish",
+           "paired_difference",
            "l1_distances", "text_statistics", "stage_timings", "RUNS_VAR"]
 
 RUNS_VAR = "BOOK_RUNS"  # where run folders go (default: runs/ in the repository)
@@ -138,9 +139,9 @@ def _scales() -> dict[str, ExperimentConfig]:
         # Two CPU cores: a 0.1M-parameter model, 5 generations of 40,000 characters.
         "ci": ExperimentConfig(
             get_config("ci", block_size=32, n_layer=2, n_head=2, n_embd=64, batch_size=32,
-                       max_iters=250, warmup_iters=25, learning_rate=3e-3, min_lr=3e-4,
-                       eval_interval=25, eval_iters=8),
-            generations=5, corpus_chars=40_000, n_contexts=300, sample_streams=128),
+                       max_iters=200, warmup_iters=20, learning_rate=3e-3, min_lr=3e-4,
+                       eval_interval=20, eval_iters=6),
+            generations=5, corpus_chars=40_000, n_contexts=300, sample_streams=256),
         # For tests: seconds per run.
         "test": ExperimentConfig(
             get_config("ci", block_size=16, n_layer=1, n_head=2, n_embd=32, batch_size=16,
@@ -183,9 +184,12 @@ def _fingerprint(config: ExperimentConfig) -> str:
 
 
 def default_run_dir(config: ExperimentConfig, name: str = "recursive") -> Path:
-    """``$BOOK_RUNS/<name>-<hash>`` (default ``runs/`` in the repository); the hash covers the
-    configuration and the code, so a notebook re-run finds its finished generations."""
-    base = Path(os.environ.get(RUNS_VAR) or REPO_ROOT / "runs")
+    """``$BOOK_RUNS/<name>-<hash>``; the hash covers the configuration and the code, so a
+    notebook re-run finds its finished generations. Without ``BOOK_RUNS``: ``runs/`` in the
+    repository, or ``~/.cache/collapse-book/runs`` when the helpers are installed without it."""
+    default = (REPO_ROOT / "runs" if (REPO_ROOT / "_toc.yml").is_file()
+               else Path.home() / ".cache" / "collapse-book" / "runs")
+    base = Path(os.environ.get(RUNS_VAR) or default)
     return base / f"{name}-{_fingerprint(config)}"
 
 
@@ -225,10 +229,33 @@ def l1_distances(p, q) -> np.ndarray:
 
 
 def _spread(values: np.ndarray) -> dict:
+    """Mean, spread and standard error over contexts, and the per-context values (rounded)."""
     v = np.asarray(values, dtype=float)
     sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
     return {"mean": float(v.mean()), "std": sd, "se": sd / math.sqrt(v.size),
-            "q10": float(np.quantile(v, 0.1)), "q90": float(np.quantile(v, 0.9))}
+            "q10": float(np.quantile(v, 0.1)), "q90": float(np.quantile(v, 0.9)),
+            "values": [round(float(x), 7) for x in v]}
+
+
+def paired_difference(a: dict, b: dict, metric: str) -> dict:
+    """``a[metric] - b[metric]`` over the same contexts: mean, standard error and ``z``.
+
+    ``a`` and ``b`` are generation records (of one run, so the contexts are the same) and
+    ``metric`` one of ``drift_p1``, ``drift_p0``, ``sq_drift_p1`` or ``sigma``. The standard
+    error is that of the mean of the per-context differences: it measures the finite number of
+    contexts, given the trained models.
+    """
+    try:
+        x, y = np.asarray(a[metric]["values"]), np.asarray(b[metric]["values"])
+    except (KeyError, TypeError):
+        raise KeyError(f"Both records need per-context values of {metric!r}.") from None
+    if x.shape != y.shape or x.size < 2:
+        raise ValueError(f"{metric}: the records hold {x.size} and {y.size} contexts; compare "
+                         "records of the same run.")
+    d = x - y
+    se = float(d.std(ddof=1) / math.sqrt(d.size))
+    mean = float(d.mean())
+    return {"mean": mean, "se": se, "z": mean / se if se > 0 else math.copysign(math.inf, mean)}
 
 
 def text_statistics(ids, orders=(1, 2, 3, 4, 6, 8), vocab: int = 65) -> dict:
