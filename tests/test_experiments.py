@@ -226,3 +226,14 @@ def test_plots_of_a_run(uninterrupted):
     with pytest.raises(KeyError, match="no metric"):
         plotting.generation_curve(a, gens, "nope")
     plt.close(fig)
+
+
+def test_paired_difference(uninterrupted):
+    gens = experiments.summarize(uninterrupted)["settings"]["synthetic"]
+    d = experiments.paired_difference(gens[-1], gens[0], "drift_p1")
+    values = np.asarray(gens[-1]["drift_p1"]["values"])
+    assert d["mean"] == pytest.approx(values.mean())
+    assert d["se"] == pytest.approx(values.std(ddof=1) / np.sqrt(values.size))
+    assert d["z"] == pytest.approx(d["mean"] / d["se"])
+    with pytest.raises(KeyError, match="per-context values"):
+        experiments.paired_difference(gens[-1], gens[0], "text")
