@@ -88,3 +88,13 @@ def load(name: str) -> dict | None:
     if not path.is_file():
         return None
     return json.loads(path.read_text())
+
+
+def load_all(prefix: str) -> list[dict]:
+    """Every record whose name is ``prefix`` or ``prefix-<suffix>`` (e.g. one per seed), sorted
+    by name; an empty list when none is committed."""
+    base = _path(prefix)
+    paths = sorted(base.parent.glob(f"{base.stem}-*.json"))
+    if base.is_file():
+        paths.insert(0, base)
+    return [json.loads(p.read_text()) for p in paths]

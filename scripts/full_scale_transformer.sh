@@ -6,13 +6,18 @@
 # script again until it prints the published results file. Stage timings are printed at the end
 # of every call and stored in the published file's provenance.
 #
-#   OUT=runs/recursive-full bash scripts/full_scale_transformer.sh
+#   bash scripts/full_scale_transformer.sh              # seed 0: Figure 5, then the rest
+#   SEEDS="1 2" bash scripts/full_scale_transformer.sh  # more seeds, for bands across seeds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
-OUT=${OUT:-runs/recursive-full}
-# Figure 5 first (the paper's three settings), then the settings beyond the paper.
-$PY -m helpers.experiments --scale full --out "$OUT" --no-progress \
-    --settings synthetic mix-50 mix-20
-$PY -m helpers.experiments --scale full --out "$OUT" --no-progress \
-    --settings accumulate temperature-0.8 top-k-10 --publish transformer-recursive-full
+for SEED in ${SEEDS:-0}; do
+  OUT=runs/recursive-full-seed$SEED
+  NAME=transformer-recursive-full
+  if [ "$SEED" != 0 ]; then NAME=$NAME-seed$SEED; fi
+  # Figure 5 first (the paper's three settings), then the settings beyond the paper.
+  $PY -m helpers.experiments --scale full --seed "$SEED" --out "$OUT" --no-progress \
+      --settings synthetic mix-50 mix-20
+  $PY -m helpers.experiments --scale full --seed "$SEED" --out "$OUT" --no-progress \
+      --settings accumulate temperature-0.8 top-k-10 --publish "$NAME"
+done

@@ -26,3 +26,12 @@ def test_missing_result_is_none(tmp_path, monkeypatch):
 def test_bad_names_are_rejected(name):
     with pytest.raises(ValueError, match="plain relative name"):
         results.load(name)
+
+
+def test_load_all_finds_every_seed(tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path)
+    assert results.load_all("exp") == []
+    for name in ("exp-seed2", "exp", "exp-seed1", "other"):
+        results.save(name, {"name": name}, device="cpu", config={})
+    assert [r["data"]["name"] for r in results.load_all("exp")] == ["exp", "exp-seed1",
+                                                                    "exp-seed2"]
