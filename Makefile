@@ -2,6 +2,7 @@
 #   make book   builds the book into _build/html (executing every notebook, warnings are errors)
 #   make test   runs every test (lint, unit tests, nbval, strict build, headless-browser check)
 # Both create .venv and install everything when no virtual environment is active.
+# For teaching, make student builds the student edition (no solutions) and exports its notebooks.
 
 PYTHON ?= python3
 ifdef VIRTUAL_ENV
@@ -12,14 +13,20 @@ endif
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.collapse-book-installed
 
-.PHONY: book test install lint unit notebooks site browser clean
+.PHONY: book test student install lint unit notebooks site linkcheck browser clean
 
 book: install
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 
 test: install browser lint unit notebooks
 	BOOK_OFFLINE=1 $(MAKE) --no-print-directory book
+	BOOK_OFFLINE=1 $(MAKE) --no-print-directory student
 	$(MAKE) --no-print-directory site
+
+# The student edition: _build/student/html and _build/student/notebooks, using the execution
+# cache of `make book` (so, after it, no notebook runs again).
+student: install
+	$(BIN)/python scripts/student_edition.py
 
 install: $(STAMP)
 
@@ -45,6 +52,9 @@ notebooks: install
 
 site: install
 	$(BIN)/python -m pytest tests/site -q
+
+linkcheck: install
+	$(BIN)/python -m pytest tests/site/test_links.py -q
 
 browser:
 	@bash scripts/ensure_chromium.sh
