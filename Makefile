@@ -48,7 +48,7 @@ unit: install
 	BOOK_OFFLINE=1 $(BIN)/python -m pytest tests --ignore=tests/site -q
 
 notebooks: install
-	BOOK_OFFLINE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env -q notebooks
+	BOOK_OFFLINE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env -q --durations=8 notebooks
 
 site: install
 	$(BIN)/python -m pytest tests/site -q
