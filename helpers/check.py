@@ -86,6 +86,14 @@ def _correct(message: str) -> Verdict:
     return Verdict(True)
 
 
+def _first_mismatch(got, want):
+    """``(got, want, k)``: both as arrays and ``k`` the first case where they differ (None if
+    they agree everywhere, to a relative 1e-7)."""
+    got, want = np.array(got), np.array(want)
+    bad = np.flatnonzero(~np.isclose(got, want, rtol=1e-7, atol=1e-10))
+    return got, want, (int(bad[0]) if bad.size else None)
+
+
 def _check_function(fn, what: str):
     if not callable(fn):
         raise TypeError(f"{what} must be a function (def ...), got {type(fn).__name__}.")
@@ -295,12 +303,10 @@ def sigma_formula(S) -> Verdict:
                     want.append(float(value))
     except _Unanswered:
         return _not_answered("S(m, n, S0) still raises NotImplementedError.")
-    got, want = np.array(got), np.array(want)
-    ok = np.isclose(got, want, rtol=1e-7, atol=1e-10)
-    if ok.all():
+    got, want, k = _first_mismatch(got, want)
+    if k is None:
         return _correct(f"S(m, n, S0) matches Theorem 1 at all {len(cases)} cases "
                         f"(e.g. S_40 = {want[6]:.4f} for n = 10, S_0 = 0.2).")
-    k = int(np.flatnonzero(~ok)[0])
     m, n, s0 = cases[k]
     arr = np.array(cases)
     mm, nn, ss = arr[:, 0], arr[:, 1], arr[:, 2]
@@ -433,13 +439,11 @@ def partial_sigma_formula(S) -> Verdict:
                     full.append((float(shifted[j]), float(fs[j])))
     except _Unanswered:
         return _not_answered("S(m, n, N, S0) still raises NotImplementedError.")
-    got, want = np.array(got), np.array(want)
-    ok = np.isclose(got, want, rtol=1e-7, atol=1e-10)
-    if ok.all():
+    got, want, k = _first_mismatch(got, want)
+    if k is None:
         return _correct(f"S(m, n, N, S0) matches the corrected eq. (9) at all {len(cases)} "
                         f"cases (e.g. S_2 = {want[0]:.4f} for N = 3, n = 20, S_0 = 0.38, where "
                         f"the printed sign would give {printed[0]:.4f}).")
-    k = int(np.flatnonzero(~ok)[0])
     m, n, N, s0 = cases[k]
     shifted, fs = np.array(full).T
     def close(v):
@@ -456,7 +460,7 @@ def partial_sigma_formula(S) -> Verdict:
     elif close(fs):
         hint = ("that is Theorem 1 (fully synthetic); here each generation also sees the N "
                 "real samples.")
-    elif ok[np.array(cases)[:, 0] >= 1].all():
+    elif np.isclose(got, want, rtol=1e-7, atol=1e-10)[np.array(cases)[:, 0] >= 1].all():
         hint = "the formula for m >= 1 is right, but S_0 (m = 0) must be S0 itself."
     elif m == 0:
         hint = "at m = 0 the answer is S0 itself."

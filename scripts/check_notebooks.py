@@ -35,6 +35,16 @@ def toc_files() -> list[str]:
     return files
 
 
+def page_source(page: str) -> str:
+    """The source of a TOC page: the Markdown file, or the notebook's cells joined by blank
+    lines."""
+    md, ipynb = ROOT / f"{page}.md", ROOT / f"{page}.ipynb"
+    if md.is_file():
+        return md.read_text()
+    nb = nbformat.read(ipynb, as_version=4)
+    return "\n\n".join(cell.source for cell in nb.cells)
+
+
 def problems() -> list[str]:
     found = []
     listed = set(toc_files())

@@ -19,7 +19,6 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import urljoin
 
-import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EDITIONS = {"main": ROOT / "_build" / "html", "student": ROOT / "_build" / "student" / "html"}
 HTML = EDITIONS["main"]
 sys.path.insert(0, str(ROOT / "scripts"))
-from check_notebooks import toc_files  # noqa: E402
+from check_notebooks import page_source, toc_files  # noqa: E402
 
 PAGES = toc_files()
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -94,12 +93,7 @@ def test_navigation_lists_every_page(edition):
     assert not missing, f"pages missing from the navigation: {missing}"
 
 
-def source_text(page: str) -> str:
-    md, ipynb = ROOT / f"{page}.md", ROOT / f"{page}.ipynb"
-    if md.is_file():
-        return md.read_text()
-    nb = nbformat.read(ipynb, as_version=4)
-    return "\n".join(cell.source for cell in nb.cells)
+source_text = page_source
 
 
 @pytest.mark.parametrize("edition", EDITIONS)

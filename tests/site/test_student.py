@@ -27,7 +27,7 @@ STUDENT_HTML = STUDENT / "html"
 EXPORTED = STUDENT / "notebooks"
 sys.path.insert(0, str(ROOT / "scripts"))
 import student_edition  # noqa: E402
-from check_notebooks import toc_files  # noqa: E402
+from check_notebooks import page_source, toc_files  # noqa: E402
 
 PAGES = toc_files()
 CHAPTERS = [p for p in PAGES if (ROOT / f"{p}.ipynb").is_file()]
@@ -91,12 +91,7 @@ def test_strip_notebook_keeps_exercises_and_assignments():
 
 # --- the built editions -----------------------------------------------------------------------
 
-def source(page: str) -> str:
-    md, ipynb = ROOT / f"{page}.md", ROOT / f"{page}.ipynb"
-    if md.is_file():
-        return md.read_text()
-    nb = nbformat.read(ipynb, as_version=4)
-    return "\n\n".join(cell.source for cell in nb.cells)
+source = page_source
 
 
 @cache
