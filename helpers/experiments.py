@@ -295,7 +295,6 @@ class _Context:
     device: str
     tokenizer: object
     val_tokens: np.ndarray
-    progress: bool
     stamp: dict = field(default_factory=dict)
 
 
@@ -544,7 +543,7 @@ def run(config: ExperimentConfig, run_dir=None, device: str | None = None, setti
                          f"{tok.vocab_size} characters of tiny Shakespeare.")
     train_ids, val_ids = train_val_split(tok.encode(text))
     prov = results.provenance(device, {})
-    ctx = _Context(config, root, device, tok, np.asarray(val_ids), progress,
+    ctx = _Context(config, root, device, tok, np.asarray(val_ids),
                    {"device": device, "hardware": prov["hardware"], "commit": prov["commit"],
                     "date": prov["date"]})
     if cpu_threads is not None and (isinstance(cpu_threads, bool) or not isinstance(
