@@ -322,11 +322,7 @@ def _sample(ctx: _Context, model, setting: Setting, seed: int) -> tuple[np.ndarr
     start = time.perf_counter()
     ids = generate(model, ctx.tokenizer.encode("\n"), streams, length,
                    temperature=setting.temperature, top_k=setting.top_k, seed=seed)
-    ids = ids.reshape(-1)[:cfg.corpus_chars].cpu().numpy().astype(np.uint8)
-    if ctx.device == "cuda":
-        import torch
-
-        torch.cuda.synchronize()
+    ids = ids.reshape(-1)[:cfg.corpus_chars].cpu().numpy().astype(np.uint8)  # waits for the GPU
     return ids, time.perf_counter() - start
 
 
@@ -431,6 +427,18 @@ def _corpus_for(ctx: _Context, name: str, m: int) -> tuple[np.ndarray, dict]:
     return corpus, {"real_chars": cfg.corpus_chars - n_syn, "synthetic_chars": n_syn}
 
 
+def _same_first_sample(ctx: _Context, name: str) -> np.ndarray | None:
+    """The finished generation-1 sample of another setting that decodes like ``name``."""
+    mine = SETTINGS[name]
+    for other in ctx.config.settings:
+        theirs = SETTINGS[other]
+        folder = _gen_folder(ctx.root, other, 1)
+        if other != name and (theirs.temperature, theirs.top_k) == (mine.temperature, mine.top_k) \
+                and (folder / METRICS).is_file():
+            return _load(folder, "sample.npy")
+    return None
+
+
 def _generation(ctx: _Context, name: str, m: int) -> None:
     """Stage 4 and 5 for generation ``m`` of setting ``name`` (generation 1: its sample only)."""
     import torch
@@ -446,9 +454,7 @@ def _generation(ctx: _Context, name: str, m: int) -> None:
     p1 = _load(ctx.root / "generation-01", "probs.npy")
     if m == 1:
         shared = _load_json(ctx.root / "generation-01" / METRICS)
-        model = GPT(cfg.model).to(ctx.device)
-        model.load_state_dict(torch.load(ctx.root / "generation-01" / "model.pt",
-                                         map_location=ctx.device, weights_only=True))
+        model = None  # loaded below if this setting's first sample is not already on disk
         p, makeup, seed = p1, {"real_chars": cfg.corpus_chars, "synthetic_chars": 0}, None
         model_part = {k: shared[k] for k in ("history", "final_val_loss", "train_seconds",
                                              "tokens_per_second")}
@@ -461,7 +467,15 @@ def _generation(ctx: _Context, name: str, m: int) -> None:
         t_train = history.wall_time
         p = _probs(model, contexts)
     sample_seed = _seed(cfg.seed, "sample", m)
-    ids, t_sample = _sample(ctx, model, setting, sample_seed)
+    shared_sample = _same_first_sample(ctx, name) if m == 1 else None
+    if shared_sample is not None:  # same model, decoding and seed: the same text, sampled once
+        ids, t_sample = shared_sample, 0.0
+    else:
+        if model is None:
+            model = GPT(cfg.model).to(ctx.device)
+            model.load_state_dict(torch.load(ctx.root / "generation-01" / "model.pt",
+                                             map_location=ctx.device, weights_only=True))
+        ids, t_sample = _sample(ctx, model, setting, sample_seed)
     t0 = time.perf_counter()
     text = text_statistics(ids, cfg.ngram_orders, cfg.model.vocab_size)
     _save_array(folder / "probs.npy", p)

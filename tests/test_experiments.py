@@ -120,6 +120,11 @@ def test_run_writes_every_generation(uninterrupted):
                    "synthetic_chars": round(0.2 * cfg.corpus_chars)}
 
     assert summary["floor"]["drift_p1"]["mean"] > 0
+    # Settings that decode alike share one generation-1 sample; top-k has its own.
+    first = {name: np.load(uninterrupted / name / "gen-01" / "sample.npy") for name in cfg.settings}
+    np.testing.assert_array_equal(first["synthetic"], first["accumulate"])
+    np.testing.assert_array_equal(first["synthetic"], first["mix-20"])
+    assert not np.array_equal(first["synthetic"], first["top-k-10"])
     # No training checkpoints are left behind once a generation is finished.
     assert not list(uninterrupted.rglob("ckpt.pt"))
     timings = experiments.stage_timings(summary)
