@@ -571,7 +571,7 @@ def parameter_count(count, bias: bool = False) -> Verdict:
     if _is_stub(count):
         return _not_answered("write count(V, T, C, L), then run this cell again.")
     _check_function(count, "count")
-    configs = [gpt.get_config(name, bias=bias) for name in ("paper", "nanogpt", "ci")]
+    configs = [gpt.get_config(name, bias=bias) for name in ("paper", "nanogpt", "small")]
     configs.append(gpt.GPTConfig(vocab_size=11, block_size=7, n_layer=2, n_head=1, n_embd=5,
                                  bias=bias))
     tiny_model = gpt.GPT(configs[-1]).num_parameters()
@@ -594,7 +594,7 @@ def parameter_count(count, bias: bool = False) -> Verdict:
     kind = "with biases" if bias else "without biases"
     if np.array_equal(got, want):
         return _correct(f"count(V, T, C, L) {kind} matches the model: {int(want[0]):,} "
-                        f"parameters for the paper's shape, {int(want[2]):,} for the 'ci' one.")
+                        f"parameters for the paper's shape, {int(want[2]):,} for the 'small' one.")
     V, T, C, L = np.array(dims, float).T
     b = int(bias)
     diff = got - want

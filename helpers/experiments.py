@@ -17,6 +17,10 @@ The experiment, stage by stage (:func:`run`):
    the contexts (mean, spread and standard error), and the unigram entropy, distinct character
    n-grams and a few lines of a ``corpus_chars`` sample of the generation.
 
+The models of one stage that are independent (generation 1 and its replica; generation ``m`` of
+every setting) are trained together as an ensemble (:mod:`helpers.ensemble`) on a GPU, and one
+after the other on a CPU, where ensembling gains nothing (``benchmarks/bench_ensemble.py``).
+
 Everything is written to a run folder, one sub-folder per generation, each file atomically; a
 generation is finished when its ``metrics.json`` exists. Calling :func:`run` again (after a
 crash or a Colab disconnect) skips finished generations and resumes an unfinished training from
@@ -52,6 +56,8 @@ __all__ = ["Setting", "SETTINGS", "PAPER_SETTINGS", "ExperimentConfig", "SCALES"
 
 RUNS_VAR = "BOOK_RUNS"  # where run folders go (default: runs/ in the repository)
 METRICS = "metrics.json"
+TEST_SCALE = "tiny"  # the experiment's scale for tests and dry runs, not one for readers
+T4_ITERS = 400
 
 
 @dataclass(frozen=True)
@@ -136,15 +142,22 @@ def _scales() -> dict[str, ExperimentConfig]:
         # The paper's model and schedule (Table 1, 2000 iterations); evaluation every 100
         # iterations on 20 batches gives the validation curves of Figure 5.
         "full": ExperimentConfig(get_config("paper", eval_interval=100, eval_iters=20)),
+        # A free Colab T4: the paper's model, a fifth of its iterations (the same number of
+        # passes over corpora a fifth the size), 6 generations: about 27 minutes by
+        # helpers.timing's estimate (tests/test_timing.py keeps it under 30).
+        "t4": ExperimentConfig(
+            get_config("paper", max_iters=T4_ITERS, warmup_iters=25, eval_interval=50,
+                       eval_iters=10),
+            generations=6, corpus_chars=200_000, sample_streams=512),
         # Two CPU cores: a 0.1M-parameter model, 5 generations of 40,000 characters.
-        "ci": ExperimentConfig(
-            get_config("ci", block_size=32, n_layer=2, n_head=2, n_embd=64, batch_size=32,
+        "cpu": ExperimentConfig(
+            get_config("small", block_size=32, n_layer=2, n_head=2, n_embd=64, batch_size=32,
                        max_iters=200, warmup_iters=20, learning_rate=3e-3, min_lr=3e-4,
                        eval_interval=20, eval_iters=6),
             generations=5, corpus_chars=40_000, n_contexts=300, sample_streams=256),
-        # For tests: seconds per run.
-        "test": ExperimentConfig(
-            get_config("ci", block_size=16, n_layer=1, n_head=2, n_embd=32, batch_size=16,
+        # For tests and the dry run of scripts/gpu_results.sh: seconds per run.
+        TEST_SCALE: ExperimentConfig(
+            get_config("small", block_size=16, n_layer=1, n_head=2, n_embd=32, batch_size=16,
                        max_iters=20, warmup_iters=2, eval_interval=10, eval_iters=2),
             generations=3, corpus_chars=4_000, n_contexts=20, sample_streams=32,
             settings=("synthetic", "mix-20", "accumulate", "top-k-10")),
@@ -155,7 +168,8 @@ SCALES = tuple(_scales())
 
 
 def experiment_config(scale: str, **overrides) -> ExperimentConfig:
-    """The experiment of scale ``full``, ``ci`` or ``test``, with fields replaced."""
+    """The experiment at a scale of :data:`helpers.runtime.SCALES` (or ``tiny``, for tests),
+    with fields replaced by ``overrides``."""
     presets = _scales()
     if scale not in presets:
         raise ValueError(f"Unknown experiment scale {scale!r}; choose one of {list(presets)}.")
@@ -173,7 +187,7 @@ def _code_fingerprint() -> str:
     import torch
 
     h = hashlib.sha256(torch.__version__.split("+")[0].encode())
-    for name in ("experiments", "gpt", "train", "sample", "sampling", "data"):
+    for name in ("experiments", "gpt", "train", "ensemble", "sample", "sampling", "data"):
         h.update((Path(__file__).with_name(f"{name}.py")).read_bytes())
     return h.hexdigest()
 
@@ -296,20 +310,54 @@ class _Context:
     tokenizer: object
     val_tokens: np.ndarray
     stamp: dict = field(default_factory=dict)
+    ensemble: bool = False
+    precision: str | None = None
+    options: dict = field(default_factory=dict)  # compile, fused and deadline of trainings
+    deadline: float | None = None
+
+    def check_deadline(self) -> None:
+        from helpers.train import DeadlineReached
+
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise DeadlineReached(f"stopped at the deadline; run again on {self.root} to "
+                                  "resume where it stopped.")
 
 
 def _train(ctx: _Context, folder: Path, corpus: np.ndarray, seed: int):
-    """Train one generation in ``folder`` (resuming its checkpoint); return (history, model)."""
+    """Train one generation in ``folder`` (resuming its checkpoint; a finished one returns at
+    once); return (history, model)."""
     from helpers.train import train
 
     return train(ctx.config.model, corpus, ctx.val_tokens, device=ctx.device, seed=seed,
-                 out_dir=folder, progress=False)
+                 out_dir=folder, progress=False, precision=ctx.precision,
+                 deadline=ctx.deadline, **ctx.options)
 
 
-def _probs(model, contexts: np.ndarray) -> np.ndarray:
+def _train_together(ctx: _Context, stage: str, jobs: list[tuple[Path, np.ndarray, int]]) -> None:
+    """Train the jobs ``(folder, corpus, seed)`` of one stage that are not finished yet, as one
+    ensemble when ensembling is on, so that :func:`_train` then returns each model at once.
+    One by one (ensembling off, or a single job), :func:`_train` trains them when asked."""
+    from helpers.ensemble import train_ensemble
+    from helpers.train import is_trained
+
+    todo = [job for job in jobs if not (job[0] / METRICS).is_file()
+            and not is_trained(job[0], ctx.config.model)]
+    if not ctx.ensemble or len(todo) < 2:
+        return
+    folders = [folder for folder, _, _ in todo]
+    seeds = [seed for _, _, seed in todo]
+    members = "+".join(str(f.relative_to(ctx.root)) for f in folders)
+    key = hashlib.sha256(f"{members} {seeds}".encode()).hexdigest()[:10]
+    train_ensemble(ctx.config.model, [corpus for _, corpus, _ in todo], ctx.val_tokens, seeds,
+                   device=ctx.device, out_dir=ctx.root / "ensembles" / f"{stage}-{key}",
+                   member_dirs=folders, progress=False, precision=ctx.precision,
+                   deadline=ctx.deadline, **ctx.options)
+
+
+def _probs(ctx: _Context, model, contexts: np.ndarray) -> np.ndarray:
     from helpers.sample import next_token_distributions
 
-    return next_token_distributions(model, contexts).numpy()
+    return next_token_distributions(model, contexts, precision=ctx.precision).numpy()
 
 
 def _sample(ctx: _Context, model, setting: Setting, seed: int) -> tuple[np.ndarray, float]:
@@ -321,7 +369,8 @@ def _sample(ctx: _Context, model, setting: Setting, seed: int) -> tuple[np.ndarr
     length = math.ceil(cfg.corpus_chars / streams)
     start = time.perf_counter()
     ids = generate(model, ctx.tokenizer.encode("\n"), streams, length,
-                   temperature=setting.temperature, top_k=setting.top_k, seed=seed)
+                   temperature=setting.temperature, top_k=setting.top_k, seed=seed,
+                   precision=ctx.precision)
     ids = ids.reshape(-1)[:cfg.corpus_chars].cpu().numpy().astype(np.uint8)  # waits for the GPU
     return ids, time.perf_counter() - start
 
@@ -355,7 +404,7 @@ def _ground_truth(ctx: _Context, train_tokens: np.ndarray) -> None:
     starts = rng.choice(corpus.size - T, size=cfg.n_contexts, replace=False)
     contexts = corpus[starts[:, None] + np.arange(T)].astype(np.int64)
     t0 = time.perf_counter()
-    p0 = _probs(model, contexts)
+    p0 = _probs(ctx, model, contexts)
     sigma = (p0**2).sum(axis=1)
     text = text_statistics(corpus, cfg.ngram_orders, cfg.model.vocab_size)
     real = text_statistics(train_tokens[:cfg.corpus_chars], cfg.ngram_orders,
@@ -364,9 +413,9 @@ def _ground_truth(ctx: _Context, train_tokens: np.ndarray) -> None:
     _save_array(folder / "real-corpus.npy", corpus)
     _save_array(folder / "contexts.npy", contexts)
     _save_array(folder / "probs.npy", p0)
-    import torch
+    from helpers.train import atomic_save
 
-    torch.save(model.state_dict(), folder / "model.pt")
+    atomic_save(model.state_dict(), folder / "model.pt")
     _finish(folder, _record(
         ctx, **_model_record(history), sigma=_spread(sigma), text=text,
         tiny_shakespeare_text=real, sample_text=ctx.tokenizer.decode(corpus[:cfg.shown_chars]),
@@ -386,19 +435,23 @@ def _generation_one(ctx: _Context) -> None:
     gt = ctx.root / "ground-truth"
     corpus, p0 = _load(gt, "real-corpus.npy"), _load(gt, "probs.npy")
     contexts = _load(gt, "contexts.npy")
-    for name, seed in (("generation-01", _seed(cfg.seed, "train", 1)),
-                       ("generation-01-replica", _seed(cfg.seed, "replica"))):
-        folder = ctx.root / name
+    jobs = [(ctx.root / name, corpus, seed) for name, seed in (
+        ("generation-01", _seed(cfg.seed, "train", 1)),
+        ("generation-01-replica", _seed(cfg.seed, "replica")))]
+    _train_together(ctx, "generation-01", jobs)
+    for folder, _, seed in jobs:
+        name = folder.name
         if (folder / METRICS).is_file():
             continue
+        ctx.check_deadline()
         history, model = _train(ctx, folder, corpus, seed)
-        p = _probs(model, contexts)
+        p = _probs(ctx, model, contexts)
         _save_array(folder / "probs.npy", p)
         extra = {}
         if name == "generation-01":
-            import torch
+            from helpers.train import atomic_save
 
-            torch.save(model.state_dict(), folder / "model.pt")  # later settings sample from it
+            atomic_save(model.state_dict(), folder / "model.pt")  # later settings sample from it
         else:
             p1 = _load(ctx.root / "generation-01", "probs.npy")
             extra["drift_p1"] = _spread(l1_distances(p, p1))
@@ -465,7 +518,7 @@ def _generation(ctx: _Context, name: str, m: int) -> None:
         history, model = _train(ctx, folder, corpus, seed)
         model_part = _model_record(history)
         t_train = history.wall_time
-        p = _probs(model, contexts)
+        p = _probs(ctx, model, contexts)
     sample_seed = _seed(cfg.seed, "sample", m)
     shared_sample = _same_first_sample(ctx, name) if m == 1 else None
     if shared_sample is not None:  # same model, decoding and seed: the same text, sampled once
@@ -493,11 +546,23 @@ def _generation(ctx: _Context, name: str, m: int) -> None:
     _finish(folder, record)
 
 
-def _stages(config: ExperimentConfig, settings) -> list[tuple]:
-    out = [("ground-truth",), ("generation-1",)]
-    for m in range(1, config.generations + 1):
-        out += [(name, m) for name in settings]
-    return out
+def _stages(config: ExperimentConfig) -> list[tuple]:
+    return [("ground-truth",), ("generation-1",)] + [
+        ("generation", m) for m in range(1, config.generations + 1)]
+
+
+def _generation_stage(ctx: _Context, settings, m: int, bar) -> None:
+    """Generation ``m`` of every setting in ``settings``: the unfinished ones are trained
+    together (ensembling on), then each is sampled and measured."""
+    if m >= 2:
+        seed = _seed(ctx.config.seed, "train", m)
+        jobs = [(_gen_folder(ctx.root, name, m), _corpus_for(ctx, name, m)[0], seed)
+                for name in settings if not (_gen_folder(ctx.root, name, m) / METRICS).is_file()]
+        _train_together(ctx, f"gen-{m:02d}", jobs)
+    for name in settings:
+        bar.set_postfix_str(f"generation {m}: {name}")
+        ctx.check_deadline()
+        _generation(ctx, name, m)
 
 
 @contextlib.contextmanager
@@ -517,28 +582,39 @@ def _torch_threads(device: str, threads: int | None):
 
 
 def run(config: ExperimentConfig, run_dir=None, device: str | None = None, settings=None,
-        progress: bool = True, cpu_threads: int | None = 1) -> Path:
+        progress: bool = True, cpu_threads: int | None = 1, ensemble: bool | None = None,
+        precision: str | None = None, fused: bool | None = None, compile: bool | None = None,
+        deadline: float | None = None) -> Path:
     """Run (or resume) the experiment in ``run_dir``; return the folder.
 
     ``settings`` restricts this call to some of ``config.settings`` (to split a long run over
     several calls); the ground truth and generation 1 are shared. Generations run in order, all
-    settings of generation ``m`` before any of ``m + 1``. On the CPU torch uses ``cpu_threads``
-    threads (``None``: torch's default); the small CPU-scale models gain nothing from more,
-    and one thread is robust when other processes share the cores.
+    settings of generation ``m`` before any of ``m + 1``. ``ensemble`` (default: on CUDA)
+    trains the independent models of a stage together; ``precision``, ``fused`` and
+    ``compile`` are passed to the trainings (defaults from the device). ``deadline`` (a
+    ``time.monotonic()`` value) stops the run cleanly, raising
+    :class:`helpers.train.DeadlineReached` after saving what it can; calling again resumes.
+    On the CPU torch uses ``cpu_threads`` threads (``None``: torch's default); the small
+    CPU-scale models gain nothing from more, and one thread is robust when other processes
+    share the cores.
     """
     from tqdm.auto import tqdm
 
     from helpers.data import CharTokenizer, load_tiny_shakespeare, train_val_split
-    from helpers.runtime import pick_device
+    from helpers.runtime import pick_device, pick_precision
 
     if not isinstance(config, ExperimentConfig):
-        raise TypeError("config must be an ExperimentConfig; use experiment_config('ci').")
+        raise TypeError("config must be an ExperimentConfig; use experiment_config('cpu').")
     settings = tuple(config.settings if settings is None else settings)
     missing = [s for s in settings if s not in config.settings]
     if missing or not settings:
         raise ValueError(f"settings {missing or list(settings)} are not in this run's settings "
                          f"{list(config.settings)}.")
+    if cpu_threads is not None and (isinstance(cpu_threads, bool) or not isinstance(
+            cpu_threads, int) or cpu_threads < 1):
+        raise ValueError(f"cpu_threads must be a positive integer or None, got {cpu_threads!r}.")
     device = pick_device(device)
+    precision = pick_precision(device, precision)
     root = Path(run_dir) if run_dir is not None else default_run_dir(config)
     root.mkdir(parents=True, exist_ok=True)
     saved = _load_json(root / "config.json")
@@ -559,21 +635,21 @@ def run(config: ExperimentConfig, run_dir=None, device: str | None = None, setti
     prov = results.provenance(device, {})
     ctx = _Context(config, root, device, tok, np.asarray(val_ids),
                    {"device": device, "hardware": prov["hardware"], "commit": prov["commit"],
-                    "date": prov["date"]})
-    if cpu_threads is not None and (isinstance(cpu_threads, bool) or not isinstance(
-            cpu_threads, int) or cpu_threads < 1):
-        raise ValueError(f"cpu_threads must be a positive integer or None, got {cpu_threads!r}.")
-    stages = _stages(config, settings)
-    bar = tqdm(stages, desc="recursive training", disable=not progress)
+                    "date": prov["date"], "precision": precision},
+                   ensemble=device == "cuda" if ensemble is None else bool(ensemble),
+                   precision=precision, options={"fused": fused, "compile": compile},
+                   deadline=deadline)
+    bar = tqdm(_stages(config), desc="recursive training", disable=not progress)
     with _torch_threads(device, cpu_threads):
         for stage in bar:
+            ctx.check_deadline()
             bar.set_postfix_str(" ".join(map(str, stage)))
             if stage == ("ground-truth",):
                 _ground_truth(ctx, np.asarray(train_ids))
             elif stage == ("generation-1",):
                 _generation_one(ctx)
             else:
-                _generation(ctx, *stage)
+                _generation_stage(ctx, settings, stage[1], bar)
     bar.close()
     return root
 
@@ -650,6 +726,8 @@ def main(argv=None) -> None:
                         help="then write results/NAME.json")
     parser.add_argument("--cpu-threads", type=int, default=1,
                         help="torch threads on the CPU (default 1; 0 for torch's default)")
+    parser.add_argument("--ensemble", default=None, action=argparse.BooleanOptionalAction,
+                        help="train the models of a stage together (default: on CUDA)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
@@ -662,7 +740,8 @@ def main(argv=None) -> None:
         overrides["generations"] = args.generations
     config = experiment_config(scale, **overrides)
     root = run(config, args.out, device=device, settings=args.settings,
-               progress=not args.no_progress, cpu_threads=args.cpu_threads or None)
+               progress=not args.no_progress, cpu_threads=args.cpu_threads or None,
+               ensemble=args.ensemble)
     summary = summarize(root)
     print(f"run folder: {root}")
     with contextlib.suppress(ValueError):

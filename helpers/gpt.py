@@ -2,8 +2,9 @@
 
 - :class:`GPTConfig` holds the architecture and the training hyperparameters that
   ``helpers.train`` reads; :data:`CONFIGS` has three of them: ``paper`` (the paper's Table 1),
-  ``nanogpt`` (nanoGPT's Shakespeare-char recipe) and ``ci`` (small enough to train on two CPU
-  cores in about a minute).
+  ``nanogpt`` (nanoGPT's Shakespeare-char recipe) and ``small`` (small enough to train on two
+  CPU cores in about a minute). :func:`config_for_scale` is the one Chapter 14 trains at each
+  scale of :data:`helpers.runtime.SCALES`.
 - :class:`GPT` is a decoder-only transformer: token and position embeddings, pre-norm blocks of
   causal self-attention (``scaled_dot_product_attention``) and a 4x GELU MLP, a final LayerNorm
   and a language-model head tied to the token embedding.
@@ -29,7 +30,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["GPTConfig", "CONFIGS", "get_config", "GPT", "KVCache", "parameter_count_formula"]
+__all__ = ["GPTConfig", "CONFIGS", "SCALE_CONFIGS", "get_config", "config_for_scale", "GPT",
+           "KVCache", "parameter_count_formula"]
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,14 @@ CONFIGS: dict[str, GPTConfig] = {
                          eval_iters=200),
     # Small enough to train and sample in a notebook on two CPU cores in about a minute:
     # 500 iterations took 56 s on 2 CPU cores and reached validation loss 2.06 (ln 65 = 4.17).
-    "ci": GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128,
-                    dropout=0.0, learning_rate=2e-3, batch_size=32, max_iters=500,
-                    warmup_iters=50, min_lr=2e-4, beta2=0.99, eval_interval=250,
-                    eval_iters=20),
+    "small": GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128,
+                       dropout=0.0, learning_rate=2e-3, batch_size=32, max_iters=500,
+                       warmup_iters=50, min_lr=2e-4, beta2=0.99, eval_interval=250,
+                       eval_iters=20),
 }
+# The model Chapter 14 trains at each scale: the paper's on any GPU (a T4 trains it in a few
+# minutes, see helpers.timing), the small one on a CPU.
+SCALE_CONFIGS = {"full": "paper", "t4": "paper", "cpu": "small"}
 
 
 def get_config(name: str, **overrides) -> GPTConfig:
@@ -134,6 +139,13 @@ def get_config(name: str, **overrides) -> GPTConfig:
         raise TypeError(f"Unknown GPTConfig field(s) {unknown}; valid fields are "
                         f"{sorted(valid)}.")
     return replace(CONFIGS[name], **overrides)
+
+
+def config_for_scale(scale: str) -> GPTConfig:
+    """The model Chapter 14 trains at ``scale`` (a key of :data:`SCALE_CONFIGS`)."""
+    if scale not in SCALE_CONFIGS:
+        raise ValueError(f"Unknown scale {scale!r}; choose one of {list(SCALE_CONFIGS)}.")
+    return CONFIGS[SCALE_CONFIGS[scale]]
 
 
 def parameter_count_formula(config: GPTConfig, non_embedding: bool = False) -> int:
@@ -257,7 +269,7 @@ class GPT(nn.Module):
         super().__init__()
         if not isinstance(config, GPTConfig):
             raise TypeError(f"GPT needs a GPTConfig, got {type(config).__name__}; use e.g. "
-                            "GPT(get_config('ci')).")
+                            "GPT(get_config('small')).")
         self.config = config
         self.transformer = nn.ModuleDict(dict(
             wte=nn.Embedding(config.vocab_size, config.n_embd),
@@ -327,12 +339,14 @@ class GPT(nn.Module):
         """An empty :class:`KVCache` for ``batch`` streams on the model's device.
 
         ``keep`` is how many tokens the window keeps when it slides (default
-        ``block_size // 2``). ``dtype`` defaults to float32 (bfloat16 under CUDA autocast).
+        ``block_size // 2``). ``dtype`` defaults to the autocast dtype when autocast is on for
+        the model's device (bfloat16 or float16), else the weights' dtype.
         """
         device = self.transformer.wte.weight.device
         if dtype is None:
-            dtype = (torch.get_autocast_dtype("cuda") if device.type == "cuda"
-                     and torch.is_autocast_enabled("cuda") else self.lm_head.weight.dtype)
+            kind = "cuda" if device.type == "cuda" else "cpu"
+            dtype = (torch.get_autocast_dtype(kind) if torch.is_autocast_enabled(kind)
+                     else self.lm_head.weight.dtype)
         return KVCache(self.config, batch, keep, device=device, dtype=dtype)
 
     def forward_step(self, idx_new, cache: KVCache):

@@ -1,8 +1,11 @@
-"""Small committed result files with their provenance (hardware, date, commit, configuration).
+"""Small committed result files with their provenance: hardware, versions, date, commit, config.
 
-Full-scale runs need a GPU; their results are saved here as JSON under ``results/`` in the
-repository and shown by the chapters beside the live run. Writes are atomic (temporary file,
-then rename), so an interrupted save never leaves a half-written file.
+Full-scale runs need a GPU; their results are saved as JSON under ``results/`` in the
+repository and shown by the chapters beside the live run. The files ship inside the package
+too (``helpers/committed``, see ``pyproject.toml``), so the chapters find them also when the
+helpers are pip-installed, as on Colab. Writes are atomic (temporary file, then rename), so an
+interrupted save never leaves a half-written file. A record from a dry run (shrunken sizes, on
+a CPU) is never shown as a result.
 """
 
 from __future__ import annotations
@@ -13,14 +16,27 @@ import os
 import platform
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
 
 from helpers.data import REPO_ROOT
 
-RESULTS_DIR = REPO_ROOT / "results"
+COMMIT_VAR = "BOOK_COMMIT"  # the commit, for a copy of the repository without its .git
+
+
+def _results_dir() -> Path:
+    """``results/`` of the checkout, or the copy installed with the package."""
+    if (REPO_ROOT / "_toc.yml").is_file():
+        return REPO_ROOT / "results"
+    return Path(__file__).resolve().parent / "committed"
+
+
+RESULTS_DIR = _results_dir()
 
 
 def _commit() -> str:
+    if os.environ.get(COMMIT_VAR):
+        return os.environ[COMMIT_VAR]
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
                              capture_output=True, text=True, timeout=10)
@@ -38,21 +54,33 @@ def hardware(device: str = "cpu") -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
 
 
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    try:
+        import torch
+    except ImportError:
+        return out
+    out["torch"] = torch.__version__
+    out["cuda"] = torch.version.cuda
+    return out
+
+
 def provenance(device: str, config: dict) -> dict:
     """Where, when and how a result was produced."""
     return {
         "hardware": hardware(device),
         "device": device,
+        "versions": _versions(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "commit": _commit(),
         "config": config,
     }
 
 
-def _path(name: str) -> Path:
+def _path(name: str, directory=None) -> Path:
     if not name or any(part in ("", ".", "..") for part in Path(name).parts):
-        raise ValueError(f"Result name {name!r} must be a plain relative name like 'gpt/paper'.")
-    return RESULTS_DIR / f"{name}.json"
+        raise ValueError(f"Result name {name!r} must be a plain relative name like 'gpt-paper'.")
+    return Path(directory or RESULTS_DIR) / f"{name}.json"
 
 
 def write_json(path, obj) -> Path:
@@ -72,14 +100,24 @@ def write_json(path, obj) -> Path:
 
 
 def save(name: str, data: dict, device: str, config: dict,
-         record_provenance: dict | None = None) -> Path:
-    """Write ``data`` with its provenance to ``results/<name>.json``, atomically.
+         record_provenance: dict | None = None, directory=None) -> Path:
+    """Write ``data`` with its provenance to ``<directory>/<name>.json`` (default: ``results/``),
+    atomically.
 
     ``record_provenance`` replaces the provenance measured now (use it to publish a result
     with the provenance of the run that produced it).
     """
     record = {"provenance": record_provenance or provenance(device, config), "data": data}
-    return write_json(_path(name), record)
+    return write_json(_path(name, directory), record)
+
+
+def _read(path: Path) -> dict | None:
+    record = json.loads(path.read_text())
+    if record.get("provenance", {}).get("dry_run"):
+        warnings.warn(f"{path} comes from a dry run (shrunken sizes): it is not a result and "
+                      "is not shown; replace it with the output of a real run.", stacklevel=3)
+        return None
+    return record
 
 
 def load(name: str) -> dict | None:
@@ -87,7 +125,7 @@ def load(name: str) -> dict | None:
     path = _path(name)
     if not path.is_file():
         return None
-    return json.loads(path.read_text())
+    return _read(path)
 
 
 def load_all(prefix: str) -> list[dict]:
@@ -97,4 +135,5 @@ def load_all(prefix: str) -> list[dict]:
     paths = sorted(base.parent.glob(f"{base.stem}-*.json"))
     if base.is_file():
         paths.insert(0, base)
-    return [json.loads(p.read_text()) for p in paths]
+    records = [_read(p) for p in paths]
+    return [r for r in records if r is not None]

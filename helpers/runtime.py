@@ -1,23 +1,33 @@
-"""Where and how big: the device, the scale of the experiments, and the seeds.
+"""Where and how big: the device, the scale of the experiments, the precision and the seeds.
 
-Every chapter calls :func:`setup` once. The transformer chapters run at scale ``full`` on a
-CUDA GPU and at the reduced scale ``ci`` everywhere else; the variable ``BOOK_SCALE``
-overrides the choice and ``BOOK_DEVICE`` the device. torch is optional: without it the
-device is the CPU.
+Every chapter calls :func:`setup` once. The transformer chapters (Part V) run at one of the
+:data:`SCALES`, picked from the hardware: ``full`` (the paper exactly) on a CUDA GPU with at
+least :data:`FULL_SCALE_MIN_GIB` GiB of memory, ``t4`` on a smaller GPU such as Colab's free
+T4, ``cpu`` everywhere else. ``BOOK_SCALE`` overrides the choice and ``BOOK_DEVICE`` the device.
+torch is optional: without it the device is the CPU.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from dataclasses import dataclass
 
 import numpy as np
 
-SCALES = ("full", "ci")
+SCALES: dict[str, str] = {
+    "full": "the paper exactly: its model (Table 1), 2000 iterations, 1M-character corpora, "
+            "10 generations (a GPU with at least 40 GB)",
+    "t4": "the paper's model, fewer iterations, smaller corpora and fewer generations "
+          "(a free Colab T4, 16 GB)",
+    "cpu": "small models that train in minutes on two CPU cores",
+}
 DEVICES = ("cuda", "mps", "cpu")
+PRECISIONS = ("bf16", "fp16", "fp32")
 SCALE_VAR = "BOOK_SCALE"
 DEVICE_VAR = "BOOK_DEVICE"
+FULL_SCALE_MIN_GIB = 40
 
 
 def _torch():
@@ -54,16 +64,60 @@ def pick_device(name: str | None = None) -> str:
     return name
 
 
+def gpu_memory_gib() -> float | None:
+    """Memory of the current CUDA GPU in GiB, or None without one."""
+    torch = _torch()
+    if torch is None or not torch.cuda.is_available():
+        return None
+    return torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory / 2**30
+
+
+def scale_for(device: str, gpu_gib: float | None = None) -> str:
+    """The scale the hardware affords: ``full`` on a CUDA GPU with at least
+    :data:`FULL_SCALE_MIN_GIB` GiB, ``t4`` on a smaller one, ``cpu`` on anything else."""
+    if device != "cuda":
+        return "cpu"
+    gib = gpu_memory_gib() if gpu_gib is None else gpu_gib
+    return "full" if gib is not None and gib >= FULL_SCALE_MIN_GIB else "t4"
+
+
 def pick_scale(device: str | None = None, name: str | None = None) -> str:
-    """Return ``name``, else ``$BOOK_SCALE``, else ``full`` on CUDA and ``ci`` elsewhere."""
+    """Return ``name``, else ``$BOOK_SCALE``, else :func:`scale_for` the device."""
     name = name or os.environ.get(SCALE_VAR) or None
     if name is None:
-        return "full" if (device or pick_device()) == "cuda" else "ci"
+        return scale_for(device or pick_device())
     if name not in SCALES:
         raise ValueError(
-            f"Unknown scale {name!r}; choose one of {SCALES}, e.g. `export {SCALE_VAR}=ci`."
-        )
+            f"Unknown scale {name!r}; choose one of {list(SCALES)}, e.g. "
+            f"`export {SCALE_VAR}=cpu`.")
     return name
+
+
+def pick_precision(device: str, name: str | None = None) -> str:
+    """``name`` if given, else bf16 on a CUDA GPU that supports it, fp16 on older CUDA GPUs
+    (with a gradient scaler in training) and fp32 elsewhere. bf16 also runs on the CPU."""
+    if name is None:
+        torch = _torch()
+        if device != "cuda" or torch is None:
+            return "fp32"
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if name not in PRECISIONS:
+        raise ValueError(f"Unknown precision {name!r}; choose one of {PRECISIONS} or None "
+                         "(None picks from the device).")
+    if name == "fp16" and device == "cpu":
+        raise ValueError("fp16 autocast is for CUDA GPUs; use precision='bf16' or 'fp32' on "
+                         "the CPU.")
+    return name
+
+
+def autocast(device: str, precision: str):
+    """A context manager: mixed precision ``precision`` on ``device`` (a no-op for fp32)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    import torch
+
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast("cuda" if device == "cuda" else "cpu", dtype=dtype)
 
 
 def seed_everything(seed: int) -> np.random.Generator:
@@ -88,7 +142,11 @@ class Runtime:
     rng: np.random.Generator
 
     def describe(self) -> str:
-        return f"Running at scale '{self.scale}' on device '{self.device}' (seed {self.seed})."
+        where = self.device
+        if self.device == "cuda":
+            torch = _torch()
+            where = f"cuda ({torch.cuda.get_device_name()}, {gpu_memory_gib():.0f} GiB)"
+        return f"Running at scale '{self.scale}' on device '{where}' (seed {self.seed})."
 
 
 def setup(seed: int = 0, device: str | None = None, scale: str | None = None,

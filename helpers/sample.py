@@ -10,13 +10,13 @@
 Long generations: the model attends to a window of at most ``block_size`` tokens; when it is
 full it slides to its last ``keep`` tokens (default ``block_size // 2``), with or without the
 cache (see :mod:`helpers.gpt`), so both paths sample from the same distribution.
-Everything runs under ``torch.inference_mode`` in eval mode, in bfloat16 autocast on CUDA GPUs
-that support it.
+Everything runs under ``torch.inference_mode`` in eval mode, in the mixed precision
+``precision`` (default: bf16 on CUDA GPUs that support it, fp16 on older ones, fp32 on the CPU;
+see :func:`helpers.runtime.pick_precision`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 
@@ -34,11 +34,12 @@ def _device(model: GPT) -> torch.device:
     return model.transformer.wte.weight.device
 
 
-def _autocast(device: torch.device):
-    """bfloat16 autocast on CUDA when supported, otherwise a no-op."""
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+def _autocast(device: torch.device, precision: str | None):
+    """Autocast to ``precision`` (default from the device, see :mod:`helpers.runtime`)."""
+    from helpers.runtime import autocast, pick_precision
+
+    kind = "cuda" if device.type == "cuda" else "cpu"
+    return autocast(kind, pick_precision(kind, precision))
 
 
 def _check_model(model) -> None:
@@ -89,7 +90,8 @@ def _slide(start: int, end: int, new: int, block: int, keep: int) -> int:
 
 def generate(model: GPT, prompt_ids, num_streams: int, length: int, temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
-             use_cache: bool = True, keep: int | None = None) -> torch.LongTensor:
+             use_cache: bool = True, keep: int | None = None,
+             precision: str | None = None) -> torch.LongTensor:
     """New token ids for each of ``num_streams`` streams, shape ``(num_streams, length)``.
 
     ``prompt_ids`` is one prompt of shape ``(P,)`` shared by every stream, or one per stream of
@@ -97,7 +99,8 @@ def generate(model: GPT, prompt_ids, num_streams: int, length: int, temperature:
     and ``top_p`` (:func:`helpers.sampling.transform`) to the softmax of the logits and samples
     with a ``torch.Generator`` seeded by ``seed`` on the model's device (``None``: fresh
     entropy). ``keep`` is the window kept when the context slides (default
-    ``block_size // 2``). The result is on the model's device.
+    ``block_size // 2``); ``precision`` the mixed precision (default from the device). The
+    result is on the model's device.
     """
     _check_model(model)
     cfg = model.config
@@ -130,7 +133,7 @@ def generate(model: GPT, prompt_ids, num_streams: int, length: int, temperature:
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode(), _autocast(device):
+        with torch.inference_mode(), _autocast(device, precision):
             P = prompt.shape[1]
             out = torch.empty((num_streams, length), dtype=torch.long, device=device)
             if use_cache:
@@ -162,7 +165,7 @@ def generate(model: GPT, prompt_ids, num_streams: int, length: int, temperature:
 def generate_text(model: GPT, tokenizer, total_chars: int, num_streams: int = 256,
                   prompt: str = "\n", temperature: float = 1.0, top_k: int | None = None,
                   top_p: float | None = None, seed: int | None = None,
-                  use_cache: bool = True) -> str:
+                  use_cache: bool = True, precision: str | None = None) -> str:
     """Exactly ``total_chars`` characters of generated text (prompts not included).
 
     ``num_streams`` streams (fewer if ``total_chars`` is smaller) each continue ``prompt``
@@ -176,12 +179,13 @@ def generate_text(model: GPT, tokenizer, total_chars: int, num_streams: int = 25
                          "'\\n' starts every stream at a line break.")
     length = math.ceil(total_chars / num_streams)
     ids = generate(model, tokenizer.encode(prompt), num_streams, length, temperature, top_k,
-                   top_p, seed, use_cache)
+                   top_p, seed, use_cache, precision=precision)
     text = tokenizer.decode(ids.reshape(-1).tolist())
     return text[:total_chars]
 
 
-def next_token_distributions(model: GPT, contexts, batch_size: int = 1024) -> torch.Tensor:
+def next_token_distributions(model: GPT, contexts, batch_size: int = 1024,
+                             precision: str | None = None) -> torch.Tensor:
     """Next-token probabilities after each context, a float64 CPU tensor ``(B, vocab)``.
 
     ``contexts`` holds token ids of shape ``(B, T)`` with ``1 <= T <= block_size`` (a tensor or
@@ -200,7 +204,7 @@ def next_token_distributions(model: GPT, contexts, batch_size: int = 1024) -> to
     model.eval()
     rows = []
     try:
-        with torch.inference_mode(), _autocast(device):
+        with torch.inference_mode(), _autocast(device, precision):
             for i in range(0, ctx.shape[0], batch_size):
                 logits = model(ctx[i:i + batch_size])[0][:, -1]
                 rows.append(F.softmax(logits.float(), dim=-1).double().cpu())

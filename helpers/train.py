@@ -2,10 +2,14 @@
 
 - :func:`get_batch` draws random windows from a token tensor kept on the device.
 - :func:`lr_at` is linear warm-up then cosine decay to ``min_lr``.
-- :func:`train` runs AdamW with periodic evaluation, mixed precision and ``torch.compile`` on
-  CUDA, and atomic checkpoints in ``out_dir`` from which it resumes bit-exactly on the CPU.
-- ``python -m helpers.train --config ci --out runs/x`` trains on tiny Shakespeare; under
+- :func:`train` runs AdamW with periodic evaluation, mixed precision, fused AdamW and
+  ``torch.compile`` on CUDA, and atomic checkpoints in ``out_dir`` from which it resumes
+  bit-exactly on the CPU. A ``deadline`` stops it cleanly, with a checkpoint, by raising
+  :class:`DeadlineReached`.
+- ``python -m helpers.train --config small --out runs/x`` trains on tiny Shakespeare; under
   ``torchrun --nproc_per_node=K`` it trains with DistributedDataParallel.
+
+:mod:`helpers.ensemble` trains several independent models at once with the same pieces.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from tqdm.auto import tqdm
 
 from helpers.gpt import GPT, GPTConfig, get_config
 
-__all__ = ["History", "get_batch", "lr_at", "estimate_loss", "train", "CHECKPOINT", "main"]
+__all__ = ["History", "DeadlineReached", "get_batch", "lr_at", "estimate_loss", "train",
+           "is_trained", "CHECKPOINT", "main"]
 
 CHECKPOINT = "ckpt.pt"
 
@@ -38,9 +43,25 @@ class History:
     iterations: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
-    tokens_per_second: float = 0.0
-    wall_time: float = 0.0  # seconds spent training, summed over resumed runs
+    tokens_per_second: float = 0.0  # training tokens per second of training steps (this model)
+    wall_time: float = 0.0  # seconds spent training and evaluating, summed over resumed runs
     best_val_loss: float = math.inf
+    elapsed: list[float] = field(default_factory=list)  # training seconds (no evaluation)
+    # before each evaluation point, summed over resumed runs
+    eval_seconds: float = 0.0  # seconds spent evaluating
+    members: int = 1  # models trained together (helpers.ensemble), sharing these timings
+
+    def time_to_loss(self, target: float) -> float | None:
+        """Training seconds (evaluation excluded) until the validation loss first reached
+        ``target`` at an evaluation point, or None if it never did."""
+        for loss, seconds in zip(self.val_loss, self.elapsed, strict=False):
+            if loss <= target:
+                return seconds
+        return None
+
+
+class DeadlineReached(RuntimeError):
+    """Training stopped at its deadline after writing a checkpoint; call again to resume."""
 
 
 def get_batch(tokens, block_size: int, batch_size: int, generator: torch.Generator,
@@ -96,28 +117,58 @@ def estimate_loss(model, splits: dict, config: GPTConfig, generator: torch.Gener
     return out
 
 
-def _make_optimizer(model: GPT, config: GPTConfig, device: str) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices (>= 2-D) only, as in nanoGPT."""
-    params = [p for p in model.parameters() if p.requires_grad]
+def make_optimizer(params, decays, config: GPTConfig, device: str,
+                   fused: bool | None = None) -> torch.optim.AdamW:
+    """AdamW over ``params``; ``decays[i]`` says whether weight decay applies to ``params[i]``
+    (nanoGPT decays matrices, not gains and biases). ``fused`` (default: on CUDA) uses the
+    fused kernel, which also exists on the CPU."""
+    params, decays = list(params), list(decays)
     groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        {"params": [p for p, d in zip(params, decays, strict=True) if d],
+         "weight_decay": config.weight_decay},
+        {"params": [p for p, d in zip(params, decays, strict=True) if not d],
+         "weight_decay": 0.0},
     ]
-    extra = {"fused": True} if device == "cuda" else {}
+    if fused is None:
+        fused = device == "cuda"
+    extra = {"fused": True} if fused else {}
     return torch.optim.AdamW(groups, lr=config.learning_rate,
                              betas=(config.beta1, config.beta2), **extra)
 
 
-def _precision(device: str):
-    """``(autocast factory, GradScaler or None)``: bf16 or fp16 on CUDA, nothing elsewhere."""
+def mixed_precision(device: str, precision: str | None = None):
+    """``(precision, autocast factory, GradScaler or None)``: :func:`helpers.runtime.
+    pick_precision` decides (bf16 or fp16 on CUDA, fp32 elsewhere unless asked); fp16 scales
+    the loss."""
+    from helpers.runtime import autocast, pick_precision
+
+    precision = pick_precision(device, precision)
+    scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+    return precision, (lambda: autocast(device, precision)), scaler
+
+
+def maybe_compile(fn, compile: bool | None, device: str):
+    """``torch.compile(fn)`` when ``compile`` (default: on CUDA), else ``fn``. A graph that
+    fails to compile runs eagerly instead of stopping the run (dynamo's ``suppress_errors``)."""
+    if compile is None:
+        compile = device == "cuda"
+    if not compile:
+        return fn
     if device != "cuda":
-        return contextlib.nullcontext, None
-    if torch.cuda.is_bf16_supported():
-        return (lambda: torch.autocast("cuda", dtype=torch.bfloat16)), None
-    return (lambda: torch.autocast("cuda", dtype=torch.float16)), torch.amp.GradScaler("cuda")
+        raise ValueError("compile=True is only supported on CUDA here; pass compile=None.")
+    import torch._dynamo
+
+    torch._dynamo.config.suppress_errors = True
+    return torch.compile(fn)
 
 
-def _rng_state(generators: list[torch.Generator]) -> dict:
+def synchronize(device: str) -> None:
+    """Wait for the GPU, so that a host clock measures finished work."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def rng_state(generators: list[torch.Generator]) -> dict:
     np_state = np.random.get_state(legacy=False)  # noqa: NPY002 (legacy global state)
     np_state["state"]["key"] = torch.from_numpy(np_state["state"]["key"].astype(np.int64))
     state = {"torch": torch.get_rng_state(), "batch": [g.get_state() for g in generators],
@@ -127,7 +178,7 @@ def _rng_state(generators: list[torch.Generator]) -> dict:
     return state
 
 
-def _set_rng_state(state: dict, generators: list[torch.Generator]) -> None:
+def set_rng_state(state: dict, generators: list[torch.Generator]) -> None:
     torch.set_rng_state(state["torch"])
     for g, g_state in zip(generators, state["batch"], strict=True):
         g.set_state(g_state)
@@ -141,7 +192,7 @@ def _set_rng_state(state: dict, generators: list[torch.Generator]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _atomic_save(obj, path: Path) -> None:
+def atomic_save(obj, path: Path) -> None:
     """Write ``obj`` to ``path`` via a temporary file in the same folder, fsync and rename."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -162,7 +213,8 @@ def _atomic_save(obj, path: Path) -> None:
             os.close(fd)
 
 
-def _load_checkpoint(path: Path, config: GPTConfig) -> dict:
+def load_checkpoint(path: Path, config: GPTConfig) -> dict:
+    """The checkpoint at ``path``, refused with a fix-it message if ``config`` differs."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     saved = ckpt["config"]
     diff = {k: (saved.get(k), v) for k, v in config.to_dict().items() if saved.get(k) != v}
@@ -173,6 +225,23 @@ def _load_checkpoint(path: Path, config: GPTConfig) -> dict:
     return ckpt
 
 
+def is_trained(out_dir, config: GPTConfig) -> bool:
+    """Whether ``out_dir`` holds a checkpoint of ``config`` that has finished training."""
+    path = Path(out_dir) / CHECKPOINT
+    if not path.is_file():
+        return False
+    return load_checkpoint(path, config)["step"] >= config.max_iters
+
+
+def save_trained(out_dir, model_state: dict, history: History, config: GPTConfig) -> None:
+    """Write the checkpoint of a finished training (no optimizer state: nothing is left to
+    resume), so that :func:`train` on ``out_dir`` returns the model at once."""
+    path = Path(out_dir) / CHECKPOINT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_save({"model": model_state, "step": config.max_iters, "config": config.to_dict(),
+                 "history": asdict(history)}, path)
+
+
 def _dist_info() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
@@ -181,13 +250,17 @@ def _dist_info() -> tuple[int, int]:
 
 def train(config: GPTConfig, train_tokens, val_tokens, device: str | None = None, seed: int = 0,
           out_dir=None, progress: bool = True, compile: bool | None = None,
-          stop_after: int | None = None, batch_streams: int = 1):
+          stop_after: int | None = None, batch_streams: int = 1, precision: str | None = None,
+          fused: bool | None = None, deadline: float | None = None):
     """Train ``GPT(config)``; return ``(History, model)``.
 
     With ``out_dir`` a checkpoint is written every ``eval_interval`` iterations and at the end,
     and a folder that already holds one is resumed from it. ``stop_after`` stops (with a
-    checkpoint) after that many iterations in total, to simulate an interruption. Under an
-    initialised ``torch.distributed`` process group it trains with DDP: each rank draws
+    checkpoint) after that many iterations in total, to simulate an interruption; ``deadline``
+    (a ``time.monotonic()`` value) writes a checkpoint and raises :class:`DeadlineReached` once
+    passed. ``precision`` (``bf16``, ``fp16``, ``fp32``; default from the device), ``fused``
+    AdamW and ``compile`` default to the fast choices on CUDA and to plain fp32 on the CPU.
+    Under an initialised ``torch.distributed`` process group it trains with DDP: each rank draws
     ``batch_size // world_size`` windows per step from the seed ``seed + rank``, and rank 0
     writes. A single process with ``batch_streams=K`` draws the same batches as K DDP ranks
     (``batch_size // K`` windows from each seed ``seed + s``), so the two can be compared.
@@ -196,7 +269,7 @@ def train(config: GPTConfig, train_tokens, val_tokens, device: str | None = None
 
     if not isinstance(config, GPTConfig):
         raise TypeError(f"config must be a GPTConfig, got {type(config).__name__}; use "
-                        "helpers.gpt.get_config('ci').")
+                        "helpers.gpt.get_config('small').")
     device = pick_device(device)
     rank, world = _dist_info()
     if isinstance(batch_streams, bool) or not isinstance(batch_streams, int) \
@@ -211,17 +284,14 @@ def train(config: GPTConfig, train_tokens, val_tokens, device: str | None = None
                          f"processes or batch streams ({parts}); pick e.g. batch_size="
                          f"{parts * max(1, config.batch_size // parts)}.")
     local_batch = config.batch_size // parts
-    if compile is None:
-        compile = device == "cuda"
-    if compile and device != "cuda":
-        raise ValueError("compile=True is only supported on CUDA here; pass compile=None.")
 
     seed_everything(seed)
     model = GPT(config).to(device)
     if world > 1:
         torch.manual_seed(seed + rank)  # same initial weights, different dropout per rank
-    optimizer = _make_optimizer(model, config, device)
-    autocast, scaler = _precision(device)
+    optimizer = make_optimizer(model.parameters(), [p.dim() >= 2 for p in model.parameters()],
+                               config, device, fused)
+    _, autocast, scaler = mixed_precision(device, precision)
     batch_gens = [torch.Generator().manual_seed(seed + rank + s) for s in range(batch_streams)]
     splits = {name: torch.as_tensor(np.asarray(t), dtype=torch.long).to(device)
               for name, t in (("train", train_tokens), ("val", val_tokens))}
@@ -230,17 +300,18 @@ def train(config: GPTConfig, train_tokens, val_tokens, device: str | None = None
 
     path = Path(out_dir) / CHECKPOINT if out_dir is not None else None
     if path is not None and path.exists():
-        ckpt = _load_checkpoint(path, config)
+        ckpt = load_checkpoint(path, config)
         model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        if scaler is not None and ckpt.get("scaler"):
-            scaler.load_state_dict(ckpt["scaler"])
-        if len(ckpt["rng"]) != world:
-            raise ValueError(f"The checkpoint {path} was written by {len(ckpt['rng'])} "
-                             f"process(es); resume it with the same number, not {world}.")
-        _set_rng_state(ckpt["rng"][rank], batch_gens)
         history = History(**ckpt["history"])
         step = ckpt["step"]
+        if "optimizer" in ckpt:  # absent once training has finished (save_trained)
+            optimizer.load_state_dict(ckpt["optimizer"])
+            if scaler is not None and ckpt.get("scaler"):
+                scaler.load_state_dict(ckpt["scaler"])
+            if len(ckpt["rng"]) != world:
+                raise ValueError(f"The checkpoint {path} was written by {len(ckpt['rng'])} "
+                                 f"process(es); resume it with the same number, not {world}.")
+            set_rng_state(ckpt["rng"][rank], batch_gens)
     if world > 1:
         dist.barrier()  # every rank has read the checkpoint before rank 0 overwrites it
 
@@ -248,27 +319,29 @@ def train(config: GPTConfig, train_tokens, val_tokens, device: str | None = None
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[torch.cuda.current_device()] if device == "cuda" else None)
-    fwd = torch.compile(model) if compile else model
+    fwd = maybe_compile(model, compile, device)
+    clock = _Clock(device, history)
 
     def evaluate(it: int) -> None:
-        gen = torch.Generator().manual_seed(10_000_019 * (seed + 1) + it)  # same on all ranks
-        losses = estimate_loss(raw_model, splits, config, gen, autocast)
+        with clock.evaluating():
+            gen = torch.Generator().manual_seed(10_000_019 * (seed + 1) + it)  # same on all ranks
+            losses = estimate_loss(raw_model, splits, config, gen, autocast)
         history.iterations.append(it)
         history.train_loss.append(losses["train"])
         history.val_loss.append(losses["val"])
         history.best_val_loss = min(history.best_val_loss, losses["val"])
 
     def save() -> None:
-        rngs = [_rng_state(batch_gens)]
+        rngs = [rng_state(batch_gens)]
         if world > 1:
             rngs = [None] * world
-            dist.all_gather_object(rngs, _rng_state(batch_gens))
+            dist.all_gather_object(rngs, rng_state(batch_gens))
         if rank == 0:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_save({"model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
-                          "scaler": scaler.state_dict() if scaler is not None else None,
-                          "step": step, "config": config.to_dict(), "history": asdict(history),
-                          "rng": rngs}, path)
+            atomic_save({"model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
+                         "scaler": scaler.state_dict() if scaler is not None else None,
+                         "step": step, "config": config.to_dict(), "history": asdict(history),
+                         "rng": rngs}, path)
 
     if step == 0 and not history.iterations:
         evaluate(0)
@@ -276,8 +349,15 @@ def train(config: GPTConfig, train_tokens, val_tokens, device: str | None = None
     bar = tqdm(total=config.max_iters, initial=step, disable=not progress or rank != 0,
                desc="train")
     model.train()
-    start, tokens_seen, loss = time.perf_counter(), 0, None
+    tokens_seen, loss = 0, None
     while step < last:
+        if deadline is not None and time.monotonic() >= deadline:
+            clock.stop()
+            if path is not None:
+                save()
+            bar.close()
+            raise DeadlineReached(f"stopped at iteration {step} of {config.max_iters} at the "
+                                  f"deadline; call again with out_dir={out_dir} to resume.")
         lr = lr_at(step, config)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -310,13 +390,46 @@ def train(config: GPTConfig, train_tokens, val_tokens, device: str | None = None
         elif step % 10 == 0:
             bar.set_postfix(loss=f"{loss.item():.3f}")
     bar.close()
-    elapsed = time.perf_counter() - start
-    history.wall_time += elapsed
-    if elapsed > 0 and tokens_seen:
-        history.tokens_per_second = tokens_seen / elapsed
-    if path is not None and tokens_seen:
-        save()  # the exact state where this call stopped, with its timing
+    if tokens_seen:  # (a finished checkpoint resumes to itself, timings untouched)
+        clock.stop()
+        history.tokens_per_second = tokens_seen / max(clock.training_seconds, 1e-9)
+        if path is not None:
+            save()  # the exact state where this call stopped, with its timing
     return history, raw_model
+
+
+class _Clock:
+    """Splits the wall time of a training call into training and evaluation and adds both to
+    a :class:`History` (its ``wall_time``, ``eval_seconds`` and the ``elapsed`` training time
+    recorded at each evaluation point), across resumed calls."""
+
+    def __init__(self, device: str, history: History):
+        self.device, self.history = device, history
+        self.base = history.wall_time - history.eval_seconds  # training seconds before this call
+        self.start = self.mark = time.perf_counter()
+        self.training_seconds = 0.0  # in this call
+        self.stopped = False
+
+    @contextlib.contextmanager
+    def evaluating(self):
+        synchronize(self.device)
+        t0 = time.perf_counter()
+        self.training_seconds += t0 - self.mark
+        self.history.elapsed.append(self.base + self.training_seconds)
+        yield
+        synchronize(self.device)
+        self.mark = time.perf_counter()
+        self.history.eval_seconds += self.mark - t0
+
+    def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
+        synchronize(self.device)
+        now = time.perf_counter()
+        self.training_seconds += now - self.mark
+        self.history.wall_time = (self.base + self.training_seconds
+                                  + self.history.eval_seconds)
 
 
 def main(argv=None) -> None:
@@ -325,7 +438,7 @@ def main(argv=None) -> None:
 
     parser = argparse.ArgumentParser(description="Train the character-level GPT on tiny "
                                                  "Shakespeare (use torchrun for DDP).")
-    parser.add_argument("--config", default="ci", help="paper, nanogpt or ci")
+    parser.add_argument("--config", default="small", help="paper, nanogpt or small")
     parser.add_argument("--out", required=True, help="folder for the checkpoint (resumed)")
     parser.add_argument("--max-iters", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None)

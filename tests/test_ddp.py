@@ -44,7 +44,7 @@ def _free_port() -> int:
 def test_two_process_gloo_ddp_matches_single_process(tmp_path):
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-           f"--master_port={_free_port()}", "-m", "helpers.train", "--config", "ci",
+           f"--master_port={_free_port()}", "-m", "helpers.train", "--config", "small",
            "--out", str(out), "--device", "cpu", "--no-progress"]
     for key, value in ARGS.items():
         cmd += [f"--{key.replace('_', '-')}", str(value)]
@@ -59,7 +59,7 @@ def test_two_process_gloo_ddp_matches_single_process(tmp_path):
     text = load_tiny_shakespeare()
     tok = CharTokenizer(text)
     train_ids, val_ids = train_val_split(tok.encode(text), 0.9)
-    config = get_config("ci", vocab_size=tok.vocab_size, **ARGS)
+    config = get_config("small", vocab_size=tok.vocab_size, **ARGS)
     single, model = train(config, train_ids, val_ids, device="cpu", progress=False,
                           batch_streams=2)
 

@@ -53,11 +53,11 @@ def test_paper_config_matches_table_1():
 
 
 def test_get_config_overrides_and_errors():
-    assert get_config("ci", dropout=0.1).dropout == 0.1
-    with pytest.raises(ValueError, match="Unknown GPT config 'big'.*'ci'.*'nanogpt'.*'paper'"):
+    assert get_config("small", dropout=0.1).dropout == 0.1
+    with pytest.raises(ValueError, match="Unknown GPT config 'big'.*'nanogpt'.*'paper'.*'small'"):
         get_config("big")
     with pytest.raises(TypeError, match="Unknown GPTConfig field"):
-        get_config("ci", n_layers=3)
+        get_config("small", n_layers=3)
 
 
 @pytest.mark.parametrize("kwargs, match", [

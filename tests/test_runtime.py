@@ -8,10 +8,23 @@ import pytest
 from helpers import runtime
 
 
-def test_cpu_machine_picks_ci_scale(monkeypatch):
+def test_scale_follows_the_hardware(monkeypatch):
     monkeypatch.delenv(runtime.SCALE_VAR, raising=False)
-    assert runtime.pick_scale("cpu") == "ci"
-    assert runtime.pick_scale("cuda") == "full"
+    assert runtime.pick_scale("cpu") == "cpu"
+    assert runtime.scale_for("cuda", gpu_gib=80) == "full"
+    assert runtime.scale_for("cuda", gpu_gib=runtime.FULL_SCALE_MIN_GIB) == "full"
+    assert runtime.scale_for("cuda", gpu_gib=15) == "t4"  # a Colab T4 reports 15 GiB
+    assert runtime.scale_for("mps") == "cpu"
+    assert set(runtime.SCALES) == {"full", "t4", "cpu"}
+
+
+def test_precision_follows_the_device():
+    assert runtime.pick_precision("cpu") == "fp32"
+    assert runtime.pick_precision("cpu", "bf16") == "bf16"
+    with pytest.raises(ValueError, match="fp16 autocast is for CUDA"):
+        runtime.pick_precision("cpu", "fp16")
+    with pytest.raises(ValueError, match="Unknown precision 'half'"):
+        runtime.pick_precision("cpu", "half")
 
 
 def test_scale_override_and_unknown_scale(monkeypatch):
@@ -50,7 +63,7 @@ def test_seed_must_be_a_non_negative_integer(seed):
 
 
 def test_setup_prints_its_choice(capsys, monkeypatch):
-    monkeypatch.setenv(runtime.SCALE_VAR, "ci")
+    monkeypatch.setenv(runtime.SCALE_VAR, "t4")
     rt = runtime.setup(seed=3, device="cpu")
-    assert (rt.device, rt.scale, rt.seed) == ("cpu", "ci", 3)
-    assert "scale 'ci' on device 'cpu'" in capsys.readouterr().out
+    assert (rt.device, rt.scale, rt.seed) == ("cpu", "t4", 3)
+    assert "scale 't4' on device 'cpu'" in capsys.readouterr().out

@@ -27,7 +27,7 @@ def data():
     text = load_tiny_shakespeare()[:200_000]
     tok = CharTokenizer(load_tiny_shakespeare())
     train_ids, val_ids = train_val_split(tok.encode(text), 0.9)
-    return get_config("ci", vocab_size=tok.vocab_size, **TINY), train_ids, val_ids
+    return get_config("small", vocab_size=tok.vocab_size, **TINY), train_ids, val_ids
 
 
 def run(data, **kwargs):
@@ -37,7 +37,7 @@ def run(data, **kwargs):
 
 
 def test_lr_schedule_shape():
-    config = get_config("ci", max_iters=100, warmup_iters=10, learning_rate=1e-3, min_lr=1e-4)
+    config = get_config("small", max_iters=100, warmup_iters=10, learning_rate=1e-3, min_lr=1e-4)
     lrs = [lr_at(it, config) for it in range(101)]
     assert all(b > a for a, b in zip(lrs[:10], lrs[1:11], strict=True))  # warm-up rises
     assert max(lrs) == pytest.approx(1e-3)
@@ -134,7 +134,7 @@ def test_atomic_save_leaves_no_partial_file(data, tmp_path, monkeypatch):
 def test_checkpoint_from_other_config_is_refused(data, tmp_path):
     config, train_ids, val_ids = data
     run(data, out_dir=tmp_path, stop_after=5)
-    other = get_config("ci", **{**config.to_dict(), "n_embd": 64})
+    other = get_config("small", **{**config.to_dict(), "n_embd": 64})
     with pytest.raises(ValueError, match="different config.*n_embd"):
         train(other, train_ids, val_ids, device="cpu", out_dir=tmp_path, progress=False)
 
@@ -142,7 +142,7 @@ def test_checkpoint_from_other_config_is_refused(data, tmp_path):
 def test_cli_smoke(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "BOOK_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "helpers.train", "--config", "ci", "--out", str(out),
+    cmd = [sys.executable, "-m", "helpers.train", "--config", "small", "--out", str(out),
            "--max-iters", "4", "--eval-interval", "2", "--eval-iters", "1", "--batch-size", "4",
            "--device", "cpu", "--no-progress"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
@@ -161,3 +161,32 @@ def test_batch_streams_resume_and_validation(data, tmp_path):
         run(data, batch_streams=3)
     with pytest.raises(ValueError, match="batch_streams must be a positive integer"):
         run(data, batch_streams=0)
+
+
+def test_deadline_stops_with_a_checkpoint_and_resumes(data, tmp_path):
+    h_full, m_full = run(data, seed=5)
+    with pytest.raises(train_mod.DeadlineReached, match="resume"):
+        run(data, seed=5, out_dir=tmp_path, deadline=0.0)
+    assert torch.load(tmp_path / CHECKPOINT, weights_only=True)["step"] == 0
+    h_res, m_res = run(data, seed=5, out_dir=tmp_path)
+    _same_run(h_full, m_full, h_res, m_res)
+
+
+def test_history_times_training_apart_from_evaluation(data):
+    history, _ = run(data)
+    assert len(history.elapsed) == len(history.iterations)
+    assert history.elapsed[0] < 0.5 and history.elapsed == sorted(history.elapsed)
+    assert 0 < history.eval_seconds < history.wall_time
+    assert history.wall_time == pytest.approx(history.elapsed[-1] + history.eval_seconds,
+                                              abs=0.05)
+    target = history.val_loss[2]
+    first = next(i for i, loss in enumerate(history.val_loss) if loss <= target)
+    assert history.time_to_loss(target) == history.elapsed[first]
+    assert history.time_to_loss(0.0) is None
+
+
+def test_bf16_autocast_and_fused_adamw_on_the_cpu(data):
+    history, _ = run(data, precision="bf16", fused=True)
+    assert history.val_loss[-1] < history.val_loss[0] - 0.5
+    with pytest.raises(ValueError, match="only supported on CUDA"):
+        run(data, compile=True)
