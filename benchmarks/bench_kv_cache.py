@@ -1,9 +1,9 @@
 """Time batched generation with the KV cache against recomputing the window every step.
 
-Both runs use the same model (``ci`` config, random init unless ``--checkpoint`` is given),
+Both runs use the same model (``small`` config, random init unless ``--checkpoint`` is given),
 the same prompt and seed, in the same process (best of ``--repeats``); the sampled tokens are
 compared as a correctness check. Without the cache each step runs the whole current window
-(between ``keep`` and ``block_size`` tokens; the ``ci`` context is only 64), so the gain grows
+(between ``keep`` and ``block_size`` tokens; the ``small`` context is only 64), so the gain grows
 with the context length.
 
     python benchmarks/bench_kv_cache.py [--streams 256] [--length 256] [--assert-ratio]
@@ -34,7 +34,7 @@ def best_time(fn, repeats: int):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", default="ci")
+    ap.add_argument("--config", default="small")
     ap.add_argument("--streams", type=int, default=256)
     ap.add_argument("--length", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=1)

@@ -8,7 +8,7 @@ Figure 5 reproduction (ground truth, generation 1 and its replica, the later gen
 the paper's 3 settings) and the whole experiment (all settings).
 
     python benchmarks/bench_recursive_generation.py --scale full   # on a GPU
-    python benchmarks/bench_recursive_generation.py --scale ci --iters 50
+    python benchmarks/bench_recursive_generation.py --scale cpu --iters 50
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def sync(device: str) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scale", default="ci", choices=experiments.SCALES)
+    ap.add_argument("--scale", default="cpu", choices=experiments.SCALES)
     ap.add_argument("--iters", type=int, default=None, help="train fewer iterations, projected")
     ap.add_argument("--device", default=None)
     ap.add_argument("--chars", type=int, default=None, help="characters to sample (default: "

@@ -3,7 +3,8 @@
 One module per concern:
 
 - ``helpers.data``: tiny Shakespeare, the character tokenizer and the train/validation split.
-- ``helpers.runtime``: device, scale (``full`` on a GPU, ``ci`` elsewhere) and seeds.
+- ``helpers.runtime``: device, scale (``full``, ``t4`` or ``cpu``, from the hardware), mixed
+  precision, run folders and seeds.
 - ``helpers.plotting``: the book's figure style and common plots.
 - ``helpers.theory``: closed forms and bounds of the paper, written once.
 - ``helpers.statmodel``: the vectorised recursive-training engine of the statistical model.
@@ -12,6 +13,8 @@ One module per concern:
 - ``helpers.softmax_model``: the one-hot linear softmax model of Part I and its fit.
 - ``helpers.wright_fisher``, ``helpers.tokens``: genealogies, coalescent bounds, rare tokens.
 - ``helpers.gpt``, ``helpers.train``, ``helpers.sample``: the character-level transformer.
+- ``helpers.ensemble``: several independent transformers trained at once (``torch.func``).
+- ``helpers.timing``: FLOP counts, measured and assumed speeds, expected times of a chapter.
 - ``helpers.experiments``: recursive training of the transformer, resumable run folders.
 - ``helpers.results``: committed result files with their provenance.
 - ``helpers.check``: checkers for the self-checking assignments, and the exact binomial test.

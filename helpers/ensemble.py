@@ -53,6 +53,7 @@ from helpers.train import (
     rng_state,
     save_trained,
     set_rng_state,
+    update,
 )
 
 __all__ = ["train_ensemble", "member_state", "clip_per_member"]
@@ -229,26 +230,12 @@ def train_ensemble(config: GPTConfig, corpora, val_tokens, seeds, device: str | 
             raise DeadlineReached(f"ensemble stopped at iteration {step} of {config.max_iters} "
                                   f"at the deadline; call again with out_dir={out_dir} to "
                                   "resume.")
-        lr = lr_at(step, config)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
         x, y = stacked_batches(tokens)
         with autocast():
             losses = fwd(params, buffers, x, y)  # (K,)
-        optimizer.zero_grad(set_to_none=True)
-        total = losses.float().sum()
-        if scaler is not None:
-            scaler.scale(total).backward()
-            scaler.unscale_(optimizer)
-        else:
-            total.backward()
-        if config.grad_clip > 0:
-            clip_per_member(params, config.grad_clip)
-        if scaler is not None:
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.step()
+        # the sum of the members' losses: each member's gradient is its own
+        update(optimizer, losses.float().sum(), lr_at(step, config), scaler,
+               lambda: clip_per_member(params, config.grad_clip), config.grad_clip > 0)
         step += 1
         tokens_seen += B * T
         bar.update(1)

@@ -18,8 +18,8 @@ The experiment, stage by stage (:func:`run`):
    n-grams and a few lines of a ``corpus_chars`` sample of the generation.
 
 The models of one stage that are independent (generation 1 and its replica; generation ``m`` of
-every setting) are trained together as an ensemble (:mod:`helpers.ensemble`) on a GPU, and one
-after the other on a CPU, where ensembling gains nothing (``benchmarks/bench_ensemble.py``).
+every setting) are trained together as an ensemble (:mod:`helpers.ensemble`) on a large GPU,
+and one after the other elsewhere (:func:`default_ensemble`).
 
 Everything is written to a run folder, one sub-folder per generation, each file atomically; a
 generation is finished when its ``metrics.json`` exists. Calling :func:`run` again (after a
@@ -46,15 +46,14 @@ from pathlib import Path
 import numpy as np
 
 from helpers import results
-from helpers.data import REPO_ROOT
 from helpers.gpt import GPTConfig, get_config
 
 __all__ = ["Setting", "SETTINGS", "PAPER_SETTINGS", "ExperimentConfig", "SCALES",
-           "experiment_config", "default_run_dir", "run", "summarize", "publish",
+           "experiment_config", "default_run_dir", "default_ensemble", "run", "summarize",
+           "publish",
            "paired_difference",
-           "l1_distances", "text_statistics", "stage_timings", "RUNS_VAR"]
+           "l1_distances", "text_statistics", "stage_timings"]
 
-RUNS_VAR = "BOOK_RUNS"  # where run folders go (default: runs/ in the repository)
 METRICS = "metrics.json"
 TEST_SCALE = "tiny"  # the experiment's scale for tests and dry runs, not one for readers
 T4_ITERS = 400
@@ -182,29 +181,26 @@ def experiment_config(scale: str, **overrides) -> ExperimentConfig:
     return replace(presets[scale], **overrides)
 
 
+# the modules whose code determines the results
+CODE = ("experiments", "gpt", "train", "ensemble", "sample", "sampling", "data")
+
+
 def _code_fingerprint() -> str:
-    """Hash of the code that determines the results (so a changed code gets a new folder)."""
+    """Hash of the code that determines the results (stored in the run's config.json)."""
     import torch
 
     h = hashlib.sha256(torch.__version__.split("+")[0].encode())
-    for name in ("experiments", "gpt", "train", "ensemble", "sample", "sampling", "data"):
+    for name in CODE:
         h.update((Path(__file__).with_name(f"{name}.py")).read_bytes())
     return h.hexdigest()
 
 
-def _fingerprint(config: ExperimentConfig) -> str:
-    blob = json.dumps(config.to_dict(), sort_keys=True).encode()
-    return hashlib.sha256(blob + _code_fingerprint().encode()).hexdigest()[:12]
-
-
 def default_run_dir(config: ExperimentConfig, name: str = "recursive") -> Path:
-    """``$BOOK_RUNS/<name>-<hash>``; the hash covers the configuration and the code, so a
-    notebook re-run finds its finished generations. Without ``BOOK_RUNS``: ``runs/`` in the
-    repository, or ``~/.cache/collapse-book/runs`` when the helpers are installed without it."""
-    default = (REPO_ROOT / "runs" if (REPO_ROOT / "_toc.yml").is_file()
-               else Path.home() / ".cache" / "collapse-book" / "runs")
-    base = Path(os.environ.get(RUNS_VAR) or default)
-    return base / f"{name}-{_fingerprint(config)}"
+    """``<runs>/<name>-<hash>`` (:func:`helpers.runtime.run_folder`); the hash covers the
+    configuration and the code, so a notebook re-run finds its finished generations."""
+    from helpers.runtime import run_folder
+
+    return run_folder(name, config.to_dict(), CODE)
 
 
 def _seed(seed: int, *parts) -> int:
@@ -546,6 +542,16 @@ def _generation(ctx: _Context, name: str, m: int) -> None:
     _finish(folder, record)
 
 
+def default_ensemble(device: str) -> bool:
+    """Whether :func:`run` trains the models of a stage together by default: on a CUDA GPU with
+    the memory of scale ``full`` (an ensemble holds the activations of all its members, about
+    3 GB per model of the paper's size, more for six than a 16 GB T4 has); not on a CPU, where
+    it gains nothing (``benchmarks/bench_ensemble.py``)."""
+    from helpers.runtime import FULL_SCALE_MIN_GIB, gpu_memory_gib
+
+    return device == "cuda" and (gpu_memory_gib() or 0) >= FULL_SCALE_MIN_GIB
+
+
 def _stages(config: ExperimentConfig) -> list[tuple]:
     return [("ground-truth",), ("generation-1",)] + [
         ("generation", m) for m in range(1, config.generations + 1)]
@@ -589,8 +595,8 @@ def run(config: ExperimentConfig, run_dir=None, device: str | None = None, setti
 
     ``settings`` restricts this call to some of ``config.settings`` (to split a long run over
     several calls); the ground truth and generation 1 are shared. Generations run in order, all
-    settings of generation ``m`` before any of ``m + 1``. ``ensemble`` (default: on CUDA)
-    trains the independent models of a stage together; ``precision``, ``fused`` and
+    settings of generation ``m`` before any of ``m + 1``. ``ensemble`` (default:
+    :func:`default_ensemble`) trains the independent models of a stage together; ``precision``, ``fused`` and
     ``compile`` are passed to the trainings (defaults from the device). ``deadline`` (a
     ``time.monotonic()`` value) stops the run cleanly, raising
     :class:`helpers.train.DeadlineReached` after saving what it can; calling again resumes.
@@ -636,7 +642,7 @@ def run(config: ExperimentConfig, run_dir=None, device: str | None = None, setti
     ctx = _Context(config, root, device, tok, np.asarray(val_ids),
                    {"device": device, "hardware": prov["hardware"], "commit": prov["commit"],
                     "date": prov["date"], "precision": precision},
-                   ensemble=device == "cuda" if ensemble is None else bool(ensemble),
+                   ensemble=default_ensemble(device) if ensemble is None else bool(ensemble),
                    precision=precision, options={"fused": fused, "compile": compile},
                    deadline=deadline)
     bar = tqdm(_stages(config), desc="recursive training", disable=not progress)
@@ -727,7 +733,7 @@ def main(argv=None) -> None:
     parser.add_argument("--cpu-threads", type=int, default=1,
                         help="torch threads on the CPU (default 1; 0 for torch's default)")
     parser.add_argument("--ensemble", default=None, action=argparse.BooleanOptionalAction,
-                        help="train the models of a stage together (default: on CUDA)")
+                        help="train the models of a stage together (default: on a GPU with 40 GB or more)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 

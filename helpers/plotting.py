@@ -145,3 +145,24 @@ def loss_curves(ax, records, title=None, cmap: str = "viridis"):
     ax.set_ylabel("validation loss (nats / char)")
     if title:
         ax.set_title(title)
+
+
+def drift_panel(ax, summary: dict, settings, colors: dict | None = None,
+                title: str | None = None) -> None:
+    """Figure 5's drift panel: ``||p^(m) - p^(1)||_1`` of ``settings`` against the generation,
+    each with a band of 2 standard errors over the contexts, and the noise floor (two
+    trainings on the same corpus) as a dashed line. ``summary`` is
+    :func:`helpers.experiments.summarize` of a run, or the data of a committed result."""
+    colors = colors or {}
+    for name in settings:
+        generation_curve(ax, summary["settings"][name], "drift_p1",
+                         label=summary["labels"][name], color=colors.get(name))
+    floor = summary.get("floor")
+    if floor is not None:
+        ax.axhline(floor["drift_p1"]["mean"], color="0.5", ls="--", lw=1,
+                   label="noise floor (two trainings, same corpus)")
+    ax.set_xlabel("generation $m$")
+    ax.set_ylabel(r"$\|p^{(m)} - p^{(1)}\|_1$ (mean over contexts)")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)

@@ -10,9 +10,12 @@ torch is optional: without it the device is the CPU.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -27,6 +30,7 @@ DEVICES = ("cuda", "mps", "cpu")
 PRECISIONS = ("bf16", "fp16", "fp32")
 SCALE_VAR = "BOOK_SCALE"
 DEVICE_VAR = "BOOK_DEVICE"
+RUNS_VAR = "BOOK_RUNS"  # where run folders go (default: runs/ in the repository)
 FULL_SCALE_MIN_GIB = 40
 
 
@@ -118,6 +122,30 @@ def autocast(device: str, precision: str):
 
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast("cuda" if device == "cuda" else "cpu", dtype=dtype)
+
+
+def runs_dir() -> Path:
+    """Where run folders (checkpoints, finished generations) live: ``$BOOK_RUNS``, else
+    ``runs/`` in the repository, else ``~/.cache/collapse-book/runs`` when the helpers are
+    installed without it (on Colab, point ``BOOK_RUNS`` at a Drive folder to keep runs)."""
+    from helpers.data import REPO_ROOT
+
+    default = (REPO_ROOT / "runs" if (REPO_ROOT / "_toc.yml").is_file()
+               else Path.home() / ".cache" / "collapse-book" / "runs")
+    return Path(os.environ.get(RUNS_VAR) or default)
+
+
+def run_folder(name: str, config: dict, modules: tuple[str, ...]) -> Path:
+    """``runs_dir() / <name>-<hash>``. The hash covers ``config``, the source of the helper
+    ``modules`` that compute the results, and torch's version, so a re-run of the same code
+    finds its finished work and changed code starts a fresh folder."""
+    import torch
+
+    h = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    h.update(torch.__version__.split("+")[0].encode())
+    for module in modules:
+        h.update((Path(__file__).with_name(f"{module}.py")).read_bytes())
+    return runs_dir() / f"{name}-{h.hexdigest()[:12]}"
 
 
 def seed_everything(seed: int) -> np.random.Generator:

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from helpers.gpt import GPT, GPTConfig, get_config
 
 __all__ = ["History", "DeadlineReached", "get_batch", "lr_at", "estimate_loss", "train",
-           "is_trained", "CHECKPOINT", "main"]
+           "default_out_dir", "is_trained", "CHECKPOINT", "main"]
 
 CHECKPOINT = "ckpt.pt"
 
@@ -162,6 +162,26 @@ def maybe_compile(fn, compile: bool | None, device: str):
     return torch.compile(fn)
 
 
+def update(optimizer, loss, lr: float, scaler, clip, clipping: bool) -> None:
+    """One AdamW step at learning rate ``lr`` from ``loss``: backpropagate (scaled under fp16),
+    call ``clip()`` on the unscaled gradients if ``clipping``, then step."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+    else:
+        loss.backward()
+    if clipping:
+        clip()
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+
+
 def synchronize(device: str) -> None:
     """Wait for the GPU, so that a host clock measures finished work."""
     if device == "cuda":
@@ -223,6 +243,15 @@ def load_checkpoint(path: Path, config: GPTConfig) -> dict:
         raise ValueError(f"The checkpoint {path} was written with a different config ({details}); "
                          "use a fresh out_dir, or delete the checkpoint to start over.")
     return ckpt
+
+
+def default_out_dir(config: GPTConfig, seed: int = 0, name: str = "train") -> Path:
+    """A run folder for training ``config`` from ``seed`` on tiny Shakespeare, named after
+    both and the code (:func:`helpers.runtime.run_folder`): a chapter re-run, or a resumed
+    Colab session with ``BOOK_RUNS`` on Drive, finds its checkpoint there."""
+    from helpers.runtime import run_folder
+
+    return run_folder(name, {"config": config.to_dict(), "seed": seed}, ("gpt", "train", "data"))
 
 
 def is_trained(out_dir, config: GPTConfig) -> bool:
@@ -358,27 +387,13 @@ def train(config: GPTConfig, train_tokens, val_tokens, device: str | None = None
             bar.close()
             raise DeadlineReached(f"stopped at iteration {step} of {config.max_iters} at the "
                                   f"deadline; call again with out_dir={out_dir} to resume.")
-        lr = lr_at(step, config)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
         batches = [get_batch(splits["train"], config.block_size, local_batch, g)
                    for g in batch_gens]
         x, y = (torch.cat(t) for t in zip(*batches, strict=True))
         with autocast():
             _, loss = fwd(x, y)
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-        else:
-            loss.backward()
-        if config.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        if scaler is not None:
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.step()
+        update(optimizer, loss, lr_at(step, config), scaler, lambda: torch.nn.utils.
+               clip_grad_norm_(model.parameters(), config.grad_clip), config.grad_clip > 0)
         step += 1
         tokens_seen += config.batch_size * config.block_size
         bar.update(1)

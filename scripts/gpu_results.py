@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from dataclasses import asdict
@@ -79,7 +78,7 @@ class Run:
 
     def __init__(self, out_dir: Path, dry_run: bool, budget: float, device: str):
         self.out_dir, self.dry_run, self.device = out_dir, dry_run, device
-        base = Path(os.environ.get(experiments.RUNS_VAR) or ROOT / "runs")
+        base = runtime.runs_dir()
         self.runs = base / ("gpu-results-dry-run" if dry_run else "gpu-results")
         self.sizes = sizes(dry_run)
         self.deadline = time.monotonic() + budget - MARGIN
@@ -97,10 +96,10 @@ class Run:
         path = self.runs / stage / "result.json"
         return json.loads(path.read_text()) if path.is_file() else None
 
-    def finish(self, stage: str, data_: dict, config: dict) -> None:
+    def finish(self, stage: str, data_: dict, config: dict, timings: dict) -> None:
         prov = results.provenance(self.device, config)
         prov.update(dry_run=self.dry_run, precision=runtime.pick_precision(
-            self.device, self.options.get("precision")), stage=stage)
+            self.device, self.options.get("precision")), stage=stage, timings=timings)
         results.write_json(self.runs / stage / "result.json", {"provenance": prov,
                                                                 "data": data_})
 
@@ -125,7 +124,12 @@ def stage_paper(run: Run) -> None:
         "wall_seconds": history.wall_time, "train_seconds": history.elapsed[-1],
         "eval_seconds": history.eval_seconds, "tokens_per_second": history.tokens_per_second,
         "parameters": model.num_parameters(), "samples": run.samples(model)},
-        config.to_dict())
+        config.to_dict(), _timings(history))
+
+
+def _timings(history) -> dict:
+    return {"train_seconds": history.elapsed[-1], "eval_seconds": history.eval_seconds,
+            "total_seconds": history.wall_time}
 
 
 def _timed_generate(run: Run, model, streams: int, length: int, use_cache: bool) -> float:
@@ -150,7 +154,8 @@ def stage_sampler(run: Run) -> None:
         "model": "paper", "streams": streams, "chars": streams * length,
         "seconds": seconds, "chars_per_second": streams * length / seconds,
         "short": {"steps": short, "cached_seconds": cached, "recomputed_seconds": recomputed,
-                  "speedup": recomputed / cached}}, config.to_dict())
+                  "speedup": recomputed / cached}}, config.to_dict(),
+        {"total_seconds": seconds + cached + recomputed})
 
 
 def stage_nanogpt(run: Run) -> None:
@@ -162,7 +167,7 @@ def stage_nanogpt(run: Run) -> None:
         "final_val_loss": history.val_loss[-1], "wall_seconds": history.wall_time,
         "train_seconds": history.elapsed[-1], "tokens_per_second": history.tokens_per_second,
         "parameters": model.num_parameters(), "samples": run.samples(model)},
-        config.to_dict())
+        config.to_dict(), _timings(history))
 
 
 def _experiment(run: Run, stage: str, settings) -> None:
@@ -174,8 +179,7 @@ def _experiment(run: Run, stage: str, settings) -> None:
     complete = {k: v for k, v in summary["settings"].items() if len(v) == cfg.generations}
     summary["settings"] = complete
     summary["labels"] = {k: summary["labels"][k] for k in complete}
-    summary["timings"] = experiments.stage_timings(summary)
-    run.finish(stage, summary, cfg.to_dict())
+    run.finish(stage, summary, cfg.to_dict(), experiments.stage_timings(summary))
 
 
 def stage_figure5(run: Run) -> None:

@@ -10,10 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import _compare as compare
 import numpy as np
 import pytest
 
-from helpers import experiments, plotting, results
+from helpers import experiments, plotting, results, runtime
 from helpers.data import REPO_ROOT
 
 pytest.importorskip("torch")
@@ -23,11 +24,7 @@ VOLATILE = {"device", "hardware", "commit", "date", "timings", "train_seconds",
             "tokens_per_second", "wall_time", "elapsed", "eval_seconds"}
 
 def strip(obj):
-    if isinstance(obj, dict):
-        return {k: strip(v) for k, v in obj.items() if k not in VOLATILE}
-    if isinstance(obj, list):
-        return [strip(v) for v in obj]
-    return obj
+    return compare.strip(obj, VOLATILE)
 
 def files(root: Path, pattern: str) -> dict[str, Path]:
     return {str(p.relative_to(root)): p for p in sorted(root.rglob(pattern))}
@@ -207,7 +204,7 @@ def test_run_validates_arguments(tmp_path):
         experiments.run(cfg, tmp_path, device="cpu", cpu_threads=0, progress=False)
 
 def test_default_run_dir_follows_config_and_env(monkeypatch, tmp_path):
-    monkeypatch.setenv(experiments.RUNS_VAR, str(tmp_path))
+    monkeypatch.setenv(runtime.RUNS_VAR, str(tmp_path))
     a = experiments.default_run_dir(experiments.experiment_config("cpu"))
     b = experiments.default_run_dir(experiments.experiment_config("cpu", seed=1))
     assert a.parent == tmp_path and a != b

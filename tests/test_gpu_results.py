@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import _compare as compare
 import pytest
 
 pytest.importorskip("torch")
@@ -24,11 +25,7 @@ VOLATILE = {"date", "timings", "wall_seconds", "train_seconds", "eval_seconds",
 
 
 def strip(obj):
-    if isinstance(obj, dict):
-        return {k: strip(v) for k, v in obj.items() if k not in VOLATILE}
-    if isinstance(obj, list):
-        return [strip(v) for v in obj]
-    return obj
+    return compare.strip(obj, VOLATILE)
 
 
 def dry_run(out: Path, runs: Path, budget: float | None = None) -> subprocess.CompletedProcess:
@@ -58,7 +55,8 @@ def test_dry_run_writes_every_result_file(uninterrupted):
         record = json.loads(path.read_text())
         prov = record["provenance"]
         assert prov["dry_run"] is True  # never shown by the book as a result
-        assert {"hardware", "date", "commit", "versions", "config", "precision"} <= set(prov)
+        assert {"hardware", "date", "commit", "versions", "config", "precision",
+                "timings"} <= set(prov)
         assert {"python", "torch", "cuda"} <= set(prov["versions"])
     paper = json.loads((out / "transformer-paper.json").read_text())["data"]
     assert paper["tokens_per_second"] > 0 and paper["final_val_loss"] < 4.2
@@ -68,7 +66,8 @@ def test_dry_run_writes_every_result_file(uninterrupted):
     recursive = json.loads((out / "transformer-recursive-full.json").read_text())["data"]
     assert len(recursive["settings"]) == 6  # the paper's three, then the three beyond it
     assert all(len(g) == 2 for g in recursive["settings"].values())
-    assert recursive["timings"]["train_seconds_per_generation"] > 0
+    prov = json.loads((out / "transformer-recursive-full.json").read_text())["provenance"]
+    assert prov["timings"]["train_seconds_per_generation"] > 0
 
 
 def test_dry_run_stops_at_its_deadline_and_resumes(uninterrupted, tmp_path):
