@@ -40,7 +40,7 @@ $(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 	touch $@
 
 lint: install
-	$(BIN)/ruff check helpers tests benchmarks scripts notebooks
+	$(BIN)/ruff check helpers tests benchmarks scripts notebooks conftest.py
 	$(BIN)/python scripts/sync_setup_cells.py --check
 	$(BIN)/python scripts/check_notebooks.py
 
