@@ -274,6 +274,13 @@ def test_l2_deviations_are_exact():
     assert isclose(theory.stationary_l2_fixed(floats(p1), n, N), extrapolate(w), rel_tol=1e-13)
 
 
+def test_phi_is_its_definition_down_to_tiny_arguments():
+    for x in (F(1, 2 * 10**300), F(1, 10**17), F(1, 1000), F(1, 10), F(1, 4), F(1, 3), F(2, 5)):
+        definition = log((1 - x) / x) / (1 - 2 * x)
+        assert isclose(theory.phi(float(x)), definition, rel_tol=1e-13), x
+    assert theory.phi(0.5) == 2 and theory.phi(0.0) == np.inf
+
+
 def test_pi_split_and_lemma1_against_exact_probabilities():
     p, n = (F(1, 2), F(1, 3), F(1, 6)), 6
     pi_p = split(p)
