@@ -14,13 +14,7 @@ if [ -f "$PACKAGE/es5/tex-mml-chtml.js" ] && grep -q "\"version\": \"$VERSION\""
 fi
 if ! command -v npm >/dev/null 2>&1; then
   echo "npm not found: installing Debian's npm package to fetch MathJax for the browser check."
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-    echo "error: npm is missing and this user cannot install packages." >&2
-    echo "Install it yourself (e.g. 'apt-get install npm') and run 'make test' again." >&2
-    exit 1
-  fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+  bash scripts/apt_install.sh npm
 fi
 echo "Installing mathjax@$VERSION from npm into $DEST for the browser check."
 mkdir -p "$DEST"
