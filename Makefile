@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make book   builds the book into _build/html (executing every notebook, warnings are errors)
-#   make test   runs every test (lint, unit tests, nbval, strict build, headless-browser check)
+#   make test   runs every test (lint, unit tests, nbval with every solution, strict build,
+#               headless-browser check with MathJax)
 # Both create .venv and install everything when no virtual environment is active.
 # For teaching, make student builds the student edition (no solutions) and exports its notebooks.
 
@@ -40,7 +41,7 @@ $(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 	touch $@
 
 lint: install
-	$(BIN)/ruff check helpers tests benchmarks scripts notebooks
+	$(BIN)/ruff check helpers tests benchmarks scripts notebooks conftest.py
 	$(BIN)/python scripts/sync_setup_cells.py --check
 	$(BIN)/python scripts/check_notebooks.py
 
@@ -50,14 +51,16 @@ unit: install
 notebooks: install
 	BOOK_OFFLINE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env -q --durations=8 notebooks
 
-site: install
+site: install browser
 	$(BIN)/python -m pytest tests/site -q
 
 linkcheck: install
 	$(BIN)/python -m pytest tests/site/test_links.py -q
 
+# Chromium (Debian's package) and MathJax 3 (npm's package, served locally by the site test).
 browser:
 	@bash scripts/ensure_chromium.sh
+	@bash scripts/ensure_mathjax.sh
 
 clean:
 	rm -rf _build

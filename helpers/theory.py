@@ -265,7 +265,8 @@ def concentration_G(n, s) -> np.ndarray:
 def phi(x) -> np.ndarray:
     """``phi(x) = log((1-x)/x) / (1-2x)`` on ``[0, 1/2]``, ``phi(1/2) = 2``, ``phi(0) = inf``.
 
-    Evaluated as ``2 artanh(1-2x)/(1-2x)``, smooth through ``x = 1/2``; decreasing, ``>= 2``.
+    Evaluated as ``2 artanh(1-2x)/(1-2x)``, smooth through ``x = 1/2``, and as the log of the
+    definition for ``x < 1/4`` (where ``1 - 2x`` rounds to 1 for tiny ``x``); decreasing, ``>= 2``.
     """
     x = np.asarray(x, float)
     if ((x < 0) | (x > 0.5) | np.isnan(x)).any():
@@ -273,6 +274,7 @@ def phi(x) -> np.ndarray:
     u = 1 - 2 * x
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(u < 1e-8, 2 + 2 * u**2 / 3, 2 * np.arctanh(u) / np.where(u < 1e-8, 1, u))
+        out = np.where(x < 0.25, (np.log1p(-x) - np.log(x)) / u, out)
     return out if out.ndim else float(out)
 
 

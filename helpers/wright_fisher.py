@@ -1,4 +1,5 @@
-"""Wright-Fisher tools for Part IV: the genealogical step, coalescent bounds, Kingman's law.
+"""Wright-Fisher tools for Part IV: the genealogy (its step, the exact mean collapse time it
+gives, coalescent bounds) and Kingman's law.
 
 Fully Synthetic training is the neutral haploid Wright-Fisher model with ``n`` gene copies.
 This module holds what the chapters on that dictionary need beyond :mod:`helpers.statmodel`
@@ -81,6 +82,53 @@ def coalescent_bound(n, form: str = "exact") -> float:
     else:
         raise ValueError(f"form must be 'exact', 'exp' or 'linear', got {form!r}.")
     return 1.0 + float(np.sum(-1.0 / np.expm1(log_stay)))
+
+
+def lineage_count_matrix(n) -> np.ndarray:
+    """``P[k, j]``: the chance that ``k`` tokens pick ``j`` distinct parents among ``n``.
+
+    The backward step of the genealogy: each of ``k`` tokens picks a uniform parent among the
+    ``n`` tokens of the previous generation. Row ``k`` (``0 <= k <= n``) is built draw by draw:
+    a new draw hits a new parent with probability ``(n - j)/n`` when ``j`` are already hit.
+    Returns an ``(n + 1, n + 1)`` lower-triangular stochastic matrix; ``n >= 1`` an int.
+    """
+    n = _int_at_least(n, 1, "n")
+    P = np.zeros((n + 1, n + 1))
+    P[0, 0] = 1.0
+    j = np.arange(n + 1)
+    for k in range(1, n + 1):
+        P[k, 1:] = P[k - 1, :-1] * (n - j[:-1]) / n
+        P[k] += P[k - 1] * j / n
+    return P
+
+
+def collapse_time_from_genealogy(p0, n) -> float:
+    """Exact ``E[T]`` of Fully Synthetic training, for any ``p0`` and ``n`` up to a few thousand.
+
+    Generation ``m >= 1`` is a Dirac mass exactly when the ``A_{m-1}`` distinct tokens of
+    generation 1 from which its ``n`` tokens descend share a type. The genealogy does not
+    depend on the types, and the tokens of generation 1 are i.i.d. draws of ``p0``, so
+    ``P(T <= m) = E[sum_i p_i^A]`` with ``A = A_{m-1}`` the lineage count (started at
+    ``A_0 = n``, stepped by :func:`lineage_count_matrix`). Summing ``P(T > m)``,
+    ``E[T] = 1 + sum_{k=2}^{n} (1 - sum_i p_i^k) G_k``, where ``G_k`` is the mean number of
+    generations the lineage count spends at ``k``. Costs ``O(n^2 + n s)``, unlike the chain on
+    count vectors, so it serves many tokens (e.g. ``p0`` uniform on 10 tokens, ``n = 100``).
+    """
+    p0 = np.asarray(p0, dtype=float)
+    if p0.ndim != 1 or np.any(p0 < 0) or not np.isclose(p0.sum(), 1.0):
+        raise ValueError("p0 must be a 1-D probability vector.")
+    n = _int_at_least(n, 1, "n")
+    P = lineage_count_matrix(n)
+    q = p0[p0 > 0]
+    k = np.arange(n + 1)
+    split = 1.0 - (q[None, :] ** k[:, None]).sum(axis=1)  # P(k i.i.d. draws are not one type)
+    visit = np.zeros(n + 1)  # chance that the lineage count ever equals k
+    visit[n] = 1.0
+    time = np.zeros(n + 1)   # mean number of generations it spends at k
+    for j in range(n, 1, -1):
+        time[j] = visit[j] / (1.0 - P[j, j])
+        visit[1:j] += time[j] * P[j, 1:j]
+    return 1.0 + float(split[2:] @ time[2:])
 
 
 def kingman_tmrca_sample(size: int, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -6,11 +6,5 @@ if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null
   exit 0
 fi
 echo "Chromium not found: installing Debian's chromium package for the browser check."
-if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-  echo "error: chromium is missing and this user cannot install packages." >&2
-  echo "Install it yourself (e.g. 'apt-get install chromium') and run 'make test' again." >&2
-  exit 1
-fi
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+bash "$(dirname "$0")/apt_install.sh" chromium
 command -v chromium >/dev/null

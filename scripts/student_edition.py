@@ -57,6 +57,7 @@ FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,}|:{3,})(?P<info>.*)
 DIRECTIVE = re.compile(r"^\s*\{(?P<name>[\w:.-]+)\}")
 # Directives whose body is literal text: a {solution} written inside one is an example.
 LITERAL = {"code", "code-block", "code-cell", "sourcecode", "literalinclude", "raw", "math"}
+PYTHON = {"python", "python3", "ipython", "ipython3", "py"}  # info strings of runnable code
 
 
 def _closes(line: str, fence: str) -> bool:
@@ -71,13 +72,14 @@ def _directive(info: str) -> str | None:
     return match["name"] if match else None
 
 
-def strip_solutions(text: str) -> str:
+def strip_solutions(text: str, found: list[tuple[str, str]] | None = None) -> str:
     """``text`` (MyST markdown) without its ``{solution}`` directives.
 
     Fences nest as in CommonMark: a block opened by N fence characters ends at the first line
     made of N or more of the same character and nothing else, so ````` ````{solution} `````
     may hold ```` ```python ```` or ``~~~python`` blocks. Solutions nested in other directives
-    (tabs, admonitions) are found too; code blocks are left alone.
+    (tabs, admonitions) are found too; code blocks are left alone. Each removed solution's
+    ``(label, body)`` is appended to ``found`` when it is given.
     """
     lines = text.splitlines(keepends=True)
     out: list[str] = []
@@ -98,13 +100,15 @@ def strip_solutions(text: str) -> str:
         body = lines[i + 1:end]
         closing = lines[end:end + 1]
         if name == "solution":
+            if found is not None:
+                found.append((match["info"].strip()[len("{solution}"):].strip(), "".join(body)))
             # Drop the block, and the blank line after it when one is left before it.
             i = end + 1
             if (not out or not out[-1].strip()) and i < len(lines) and not lines[i].strip():
                 i += 1
             continue
         if name is not None and name not in LITERAL:
-            inner = strip_solutions("".join(body))
+            inner = strip_solutions("".join(body), found)
             if body and not inner.endswith("\n"):
                 inner += "\n"
             out.append(lines[i])
@@ -115,6 +119,30 @@ def strip_solutions(text: str) -> str:
         out.extend(closing)
         i = end + 1
     return "".join(out)
+
+
+def solutions(text: str) -> list[tuple[str, str]]:
+    """``(label, body)`` of every ``{solution}`` directive of ``text``, in order."""
+    found: list[tuple[str, str]] = []
+    strip_solutions(text, found)
+    return found
+
+
+def python_blocks(text: str) -> list[str]:
+    """The code of every fenced ``python`` block (backticks or tildes) of ``text``, in order."""
+    lines = text.splitlines(keepends=True)
+    blocks, i = [], 0
+    while i < len(lines):
+        match = FENCE.match(lines[i].rstrip("\r\n"))
+        end = i + 1
+        if match is not None and match["fence"][0] != ":":
+            while end < len(lines) and not _closes(lines[end], match["fence"]):
+                end += 1
+            if match["info"].strip() in PYTHON:
+                blocks.append("".join(lines[i + 1:end]))
+            end += 1
+        i = end
+    return blocks
 
 
 def strip_notebook(nb: nbformat.NotebookNode, *, outputs: bool = False) -> nbformat.NotebookNode:

@@ -65,3 +65,17 @@ def test_kingman_density_and_sample():
         wright_fisher.kingman_tmrca_density(0.0)
     with pytest.raises(ValueError):
         wright_fisher.kingman_tmrca_sample(10, 1, np.random.default_rng(0))
+
+
+def test_collapse_time_from_genealogy_validates_and_scales():
+    with pytest.raises(ValueError, match="probability vector"):
+        wright_fisher.collapse_time_from_genealogy([0.5, 0.4], 5)
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        wright_fisher.collapse_time_from_genealogy([0.5, 0.5], 0)
+    assert wright_fisher.collapse_time_from_genealogy([0.5, 0.5], 1) == 1
+    P = wright_fisher.lineage_count_matrix(50)
+    np.testing.assert_allclose(P.sum(axis=1), 1, rtol=1e-13)
+    assert np.all(np.triu(P, 1) == 0)
+    # all tokens distinct (p uniform on n tokens): E[T] is the mean Kingman time, about 2n
+    n = 300
+    assert 1.9 * n < wright_fisher.collapse_time_from_genealogy(np.full(n, 1 / n), n) < 2 * n

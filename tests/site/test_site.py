@@ -1,19 +1,18 @@
-"""Check the built site in a real headless browser (Debian's Chromium).
+"""Check the built site as a reader sees it: in a real headless browser (Debian's Chromium).
 
-Run after ``make book`` and ``make student``, in both editions. Every page of the table of
-contents must load, appear in the navigation of the front page, and show the theorem blocks,
-exercises and figures that its source asks for; the main edition shows every solution dropdown
-and the student edition none. Notebook chapters of the main edition must offer a Colab launch
-button.
+Run after ``make book`` and ``make student``, in both editions. Every page is served on
+127.0.0.1 with the local MathJax 3 in place of the CDN's and loaded after typesetting
+(:mod:`rendered`). Every page must typeset without a MathJax error and without an equation cut
+off, and show no raw TeX and no directive or role syntax. Every page of the table of contents
+must load, appear in the navigation of the front page, and show exactly the theorem, proof,
+exercise and solution blocks that its source asks for (no solution in the student edition), and
+its figures. Notebook chapters of the main edition must offer a Colab launch button.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -21,6 +20,16 @@ from urllib.parse import urljoin
 
 import pytest
 from bs4 import BeautifulSoup
+from rendered import (
+    CHROMIUM,
+    MATHJAX,
+    Site,
+    block_problems,
+    math_problems,
+    raw_markup,
+    raw_tex,
+)
+from rendered import dom as rendered_dom
 
 ROOT = Path(__file__).resolve().parents[2]
 EDITIONS = {"main": ROOT / "_build" / "html", "student": ROOT / "_build" / "student" / "html"}
@@ -29,10 +38,6 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from check_notebooks import page_source, toc_files  # noqa: E402
 
 PAGES = toc_files()
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--virtual-time-budget=5000"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -42,26 +47,51 @@ def built_site():
             pytest.fail(f"No built site at {html}: run `{command}` first.")
     if CHROMIUM is None:
         pytest.fail("Chromium is missing: `make test` installs it (scripts/ensure_chromium.sh).")
+    if not (MATHJAX / "es5" / "tex-mml-chtml.js").is_file():
+        pytest.fail("The local MathJax is missing: `make test` installs it "
+                    "(scripts/ensure_mathjax.sh).")
+
+
+@cache
+def server() -> Site:
+    return Site(EDITIONS)
+
+
+def site_pages(edition: str) -> list[str]:
+    """Every HTML page of an edition (the table of contents, indices, search), without the
+    redirect ``index.html``."""
+    html = EDITIONS[edition]
+    return sorted(str(p.relative_to(html).with_suffix("")) for p in html.rglob("*.html")
+                  if not {"_sources", "_static"} & set(p.relative_to(html).parts)
+                  and p.relative_to(html) != Path("index.html"))
 
 
 @cache
 def dom(page: str, edition: str = "main") -> BeautifulSoup:
-    """The DOM of a page of an edition after Chromium has loaded it and run its scripts."""
-    path = EDITIONS[edition] / f"{page}.html"
-    assert path.is_file(), f"{edition}: {page}.html was not built"
-    with tempfile.TemporaryDirectory() as profile:
-        out = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom",
-                              path.as_uri()], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and "<html" in out.stdout, (
-        f"Chromium failed on {edition} {page}: {out.stderr}")
-    return BeautifulSoup(out.stdout, "html.parser")
+    """The DOM of a page of an edition after Chromium has loaded it and MathJax typeset it."""
+    assert (EDITIONS[edition] / f"{page}.html").is_file(), f"{edition}: {page}.html was not built"
+    return rendered_dom(server().url(edition, page))
+
+
+@cache
+def every_dom(edition: str) -> dict[str, BeautifulSoup]:
+    pages = site_pages(edition)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(pages, pool.map(dom, pages, [edition] * len(pages)), strict=True))
+
+
+def _report(found: dict[str, list[str]]) -> str:
+    return "\n".join(f"{page}: {problem}" for page, problems in found.items()
+                     for problem in problems[:5])
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
 def test_all_pages_load(edition):
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        soups = list(pool.map(dom, PAGES, [edition] * len(PAGES)))
-    for page, soup in zip(PAGES, soups, strict=True):
+    doms = every_dom(edition)
+    missing = [page for page in PAGES if page not in doms]
+    assert not missing, f"{edition}: pages of the table of contents not built: {missing}"
+    for page in PAGES:
+        soup = doms[page]
         main = soup.find("main") or soup.find("article")
         assert main is not None and main.find("h1"), f"{edition} {page}: no main heading"
         assert len(main.get_text(strip=True)) > 200, f"{edition} {page}: almost empty"
@@ -93,26 +123,33 @@ def test_navigation_lists_every_page(edition):
     assert not missing, f"pages missing from the navigation: {missing}"
 
 
-source_text = page_source
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_pages_typeset_without_math_errors(edition):
+    doms = every_dom(edition)
+    assert len(doms) >= len(PAGES), f"{edition}: only {len(doms)} pages"
+    found = {page: math_problems(soup) for page, soup in doms.items()}
+    assert not any(found.values()), _report(found)
+    assert sum(len(soup.select("mjx-container")) for soup in doms.values()) > 1000
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_no_raw_tex_is_visible(edition):
+    found = {page: raw_tex(soup) for page, soup in every_dom(edition).items()}
+    assert not any(found.values()), _report(found)
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_no_directive_or_role_syntax_is_visible(edition):
+    found = {page: raw_markup(soup) for page, soup in every_dom(edition).items()}
+    assert not any(found.values()), _report(found)
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
 @pytest.mark.parametrize("page", PAGES)
 def test_blocks_and_figures_are_rendered(page, edition):
-    source, soup = source_text(page), dom(page, edition)
-    kinds = ("theorem", "lemma", "proposition", "definition", "corollary", "proof")
-    for kind in kinds:
-        wanted = len(re.findall(rf"[`:]{{3,}}\{{prf:{kind}\}}", source))
-        shown = len(soup.select(f"div.{kind}"))
-        assert shown >= wanted, f"{page}: {wanted} prf:{kind} blocks in the source, {shown} shown"
-    exercises = len(re.findall(r"[`:]{3,}\{exercise\}", source))
-    assert len(soup.select("div.exercise")) >= exercises, f"{page}: exercises missing"
-    solutions = len(re.findall(r"[`:~]{3,}\{solution\}", source))
-    shown = len(soup.select("div.solution"))
-    if edition == "student":
-        assert shown == 0, f"{page}: {shown} solutions shown in the student edition"
-    else:
-        assert shown >= solutions, f"{page}: {solutions} solutions in the source, {shown} shown"
+    source, soup = page_source(page), dom(page, edition)
+    problems = block_problems(soup, source, solutions=edition == "main")
+    assert not problems, f"{edition} {page}: " + "; ".join(problems)
     # Every unconditional figure (a plt.show() at the start of a line, not inside an if-branch
     # such as "only when a full-scale result is committed") must be shown.
     figures = len(re.findall(r"(?m)^plt\.show\(\)", source))
@@ -122,6 +159,6 @@ def test_blocks_and_figures_are_rendered(page, edition):
 
 @pytest.mark.parametrize("page", [p for p in PAGES if p.startswith("notebooks/")])
 def test_chapters_have_a_colab_button(page):
-    hrefs = [a.get("href", "") for a in dom(page).find_all("a")]
+    hrefs = [a.get("href", "") for a in dom(page, "main").find_all("a")]
     assert any("colab.research.google.com" in h and page in h for h in hrefs), (
         f"{page}: no Colab launch button")
