@@ -24,12 +24,16 @@ How ``simulated`` is read (runs always on axis 0):
 - ``paired=True`` or ``False``: the second argument is a second sample, not a formula, and the
   statistic is the difference of the two means: over the same runs, with the standard error of
   the per-run differences (paired), or over independent runs, with ``hypot`` of the two
-  standard errors.
+  standard errors;
+- ``se=...``: ``simulated`` is already an estimate (a fitted coefficient, say) and ``se`` its
+  standard error.
 
 :func:`agree` is two-sided; :func:`at_least` and :func:`at_most` check bounds (the simulation may
 not be more than ``k`` standard errors on the wrong side); :func:`exceeds` and
 :func:`falls_below` check a direction (the simulation must be more than ``k`` standard errors
-on the right side). All take the same keyword arguments.
+on the right side). All take the same keyword arguments. :func:`z_scores` computes the same
+z-scores without checking anything (for a printout), and :func:`mean_se` the mean over runs and
+its standard error (for a printout or an error bar).
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ __all__ = [
     "at_most",
     "exceeds",
     "falls_below",
+    "z_scores",
+    "mean_se",
     "Agreement",
     "Disagreement",
     "binomial_se",
@@ -65,6 +71,7 @@ _RULES = {
     "at_most": "z <= {k:g}",
     "exceeds": "z > {k:g}",
     "falls_below": "z < -{k:g}",
+    "report": "nothing",
 }
 
 
@@ -105,14 +112,14 @@ class Agreement:
         :func:`at_least` and :func:`exceeds`, max ``z`` for :func:`at_most` and
         :func:`falls_below`."""
         z = np.asarray(self.z, dtype=float)
-        if self.kind == "agree":
+        if self.kind in ("agree", "report"):
             return float(np.abs(z).max())
         return float(z.min() if self.kind in ("at_least", "exceeds") else z.max())
 
     def __repr__(self) -> str:
         size = int(np.size(self.z))
-        name = {"agree": "max |z|", "at_least": "min z", "exceeds": "min z"}.get(self.kind,
-                                                                                 "max z")
+        name = {"agree": "max |z|", "report": "max |z|", "at_least": "min z",
+                "exceeds": "min z"}.get(self.kind, "max z")
         if size == 1:
             text = f"z = {float(np.asarray(self.z).flat[0]):+.2f}"
         else:
@@ -133,7 +140,8 @@ def _allowance(result: Agreement) -> str:
             "at_least": f"down to {k:g} SE below allowed",
             "at_most": f"up to {k:g} SE above allowed",
             "exceeds": f"more than {k:g} SE above required",
-            "falls_below": f"more than {k:g} SE below required"}[result.kind]
+            "falls_below": f"more than {k:g} SE below required",
+            "report": "z-scores only, no check"}[result.kind]
 
 
 def level(k: float) -> float:
@@ -198,7 +206,7 @@ def binomial_test(counts, trials, probs) -> tuple[np.ndarray, np.ndarray]:
 # --- the checks ---------------------------------------------------------------------------------
 
 def agree(simulated, expected, *, k: float = 4.0, statistic: str = "mean", paired=None,
-          exact: bool = False, rtol: float = 0.0, atol=0.0, min_se=0.0, labels=None,
+          exact: bool = False, rtol: float = 0.0, atol=0.0, se=None, min_se=0.0, labels=None,
           what: str = "the simulation") -> Agreement:
     """Check that the simulation agrees with the formula within ``k`` standard errors.
 
@@ -207,7 +215,8 @@ def agree(simulated, expected, *, k: float = 4.0, statistic: str = "mean", paire
     atol + rtol |expected|`` at every point; ``atol`` and ``rtol`` (default 0) allow a known
     approximation error on top of the statistical band. How the estimate and its standard
     error ``se`` are computed (mean, fraction of boolean events, variance, counts, two samples
-    with ``paired``) is described in the module docstring; ``min_se`` is a lower limit on ``se``.
+    with ``paired``, or given as ``se`` for an estimate that is not a mean over runs) is described
+    in the module docstring; ``min_se`` is a lower limit on ``se``.
     ``exact=True`` (boolean events only) replaces the band by the exact two-sided binomial test
     at the level :func:`level` ``(k)``, as strict as ``k`` standard errors.
 
@@ -217,32 +226,33 @@ def agree(simulated, expected, *, k: float = 4.0, statistic: str = "mean", paire
     the 4-standard-error band.
     """
     return _check("agree", simulated, expected, k=k, statistic=statistic, paired=paired,
-                  exact=exact, rtol=rtol, atol=atol, min_se=min_se, labels=labels, what=what)
+                  exact=exact, rtol=rtol, atol=atol, se=se, min_se=min_se, labels=labels,
+                  what=what)
 
 
 def at_least(simulated, bound, *, k: float = 4.0, statistic: str = "mean", paired=None,
-             min_se=0.0, labels=None, what: str = "the simulation") -> Agreement:
+             se=None, min_se=0.0, labels=None, what: str = "the simulation") -> Agreement:
     """Check a lower bound: the estimate is at least ``bound - k se`` at every point.
 
     Arguments as in :func:`agree`; with boolean events the binomial standard error is taken at
     the bound. Chapter 3 teaches it (the bounds (7) and (8) of Theorem 1).
     """
     return _check("at_least", simulated, bound, k=k, statistic=statistic, paired=paired,
-                  min_se=min_se, labels=labels, what=what)
+                  se=se, min_se=min_se, labels=labels, what=what)
 
 
 def at_most(simulated, bound, *, k: float = 4.0, statistic: str = "mean", paired=None,
-            min_se=0.0, labels=None, what: str = "the simulation") -> Agreement:
+            se=None, min_se=0.0, labels=None, what: str = "the simulation") -> Agreement:
     """Check an upper bound: the estimate is at most ``bound + k se`` at every point.
 
     Arguments as in :func:`agree`. Chapter 3 teaches it (the bounds (7) and (8) of Theorem 1).
     """
     return _check("at_most", simulated, bound, k=k, statistic=statistic, paired=paired,
-                  min_se=min_se, labels=labels, what=what)
+                  se=se, min_se=min_se, labels=labels, what=what)
 
 
 def exceeds(simulated, value, *, k: float = 4.0, statistic: str = "mean", paired=None,
-            min_se=0.0, labels=None, what: str = "the simulation") -> Agreement:
+            se=None, min_se=0.0, labels=None, what: str = "the simulation") -> Agreement:
     """Check a direction: the estimate is above ``value`` by more than ``k`` standard errors.
 
     With ``paired=True`` or ``False``, ``value`` is a second sample and the check is that the
@@ -251,18 +261,37 @@ def exceeds(simulated, value, *, k: float = 4.0, statistic: str = "mean", paired
     independent one.
     """
     return _check("exceeds", simulated, value, k=k, statistic=statistic, paired=paired,
-                  min_se=min_se, labels=labels, what=what)
+                  se=se, min_se=min_se, labels=labels, what=what)
 
 
 def falls_below(simulated, value, *, k: float = 4.0, statistic: str = "mean", paired=None,
-                min_se=0.0, labels=None, what: str = "the simulation") -> Agreement:
+                se=None, min_se=0.0, labels=None, what: str = "the simulation") -> Agreement:
     """Check a direction: the estimate is below ``value`` by more than ``k`` standard errors.
 
     The mirror image of :func:`exceeds`; arguments as in :func:`agree`. Chapter 13 teaches it
     (decoding rules that speed collapse up).
     """
     return _check("falls_below", simulated, value, k=k, statistic=statistic, paired=paired,
-                  min_se=min_se, labels=labels, what=what)
+                  se=se, min_se=min_se, labels=labels, what=what)
+
+
+def z_scores(simulated, expected, *, statistic: str = "mean", paired=None, se=None,
+             min_se=0.0) -> Agreement:
+    """The z-scores of :func:`agree`, without the check: for a printout of how far the
+    simulation is from a value it is not expected to match (a misprinted formula, a biased
+    decoding rule). Arguments as in :func:`agree`. Chapter 13 uses it for the drift of the mode.
+    """
+    return _check("report", simulated, expected, k=0.0, statistic=statistic, paired=paired,
+                  se=se, min_se=min_se)
+
+
+def mean_se(values) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of ``values`` over runs (axis 0) and its standard error
+    ``std(ddof=1) / sqrt(runs)``, for a printout or an error bar (booleans count as 0 and 1).
+    The checks above compute the same standard error themselves. Chapter 8 uses it.
+    """
+    mean, se = _mean_se(_as_array(values, "values"), "values")
+    return _scalar(mean), _scalar(se)
 
 
 # --- estimates and standard errors --------------------------------------------------------------
@@ -317,8 +346,16 @@ def _variance_se(x: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     return x.var(axis=0, ddof=1), np.sqrt(np.maximum(m4 - m2**2, 0.0) / runs)
 
 
-def _estimate(simulated, reference, statistic, paired, tolerate_outside: bool):
+def _estimate(simulated, reference, statistic, paired, tolerate_outside: bool, se=None):
     """``(estimate, reference value, se, points shape, boolean?)`` of one check."""
+    if se is not None:
+        if statistic != "mean" or paired is not None:
+            raise ValueError("se= gives the standard error of an estimate computed elsewhere; it "
+                             "cannot be combined with statistic or paired.")
+        estimate = _as_array(simulated, "simulated").astype(float)
+        given = _nonnegative(se, "se", estimate.shape)
+        ref = _broadcast(_as_array(reference, "expected"), estimate.shape, "expected")
+        return estimate, ref, given, estimate.shape, False
     if statistic not in _STATISTICS:
         raise ValueError(f"statistic must be one of {', '.join(map(repr, _STATISTICS))}, got "
                          f"{statistic!r}.")
@@ -404,12 +441,12 @@ def _z_scores(diff: np.ndarray, se: np.ndarray, scale: np.ndarray) -> np.ndarray
 # --- the common engine ---------------------------------------------------------------------------
 
 def _check(kind, simulated, reference, *, k, statistic, paired, exact=False, rtol=0.0,
-           atol=0.0, min_se=0.0, labels=None, what="the simulation") -> Agreement:
+           atol=0.0, se=None, min_se=0.0, labels=None, what="the simulation") -> Agreement:
     k = _check_k(k)
     if not isinstance(exact, bool):
         raise TypeError(f"exact must be True or False, got {exact!r}.")
     estimate, expected, se, shape, events = _estimate(simulated, reference, statistic, paired,
-                                                      tolerate_outside=kind != "agree")
+                                                      tolerate_outside=kind != "agree", se=se)
     se = np.maximum(se, _nonnegative(min_se, "min_se", shape))
     if isinstance(rtol, bool) or not isinstance(rtol, numbers.Real) or not rtol >= 0:
         raise ValueError(f"rtol must be a number >= 0, got {rtol!r}.")
@@ -429,6 +466,8 @@ def _check(kind, simulated, reference, *, k, statistic, paired, exact=False, rto
     elif kind == "agree":
         excess = np.maximum(np.abs(diff) - tolerance, 0.0)
         failed = _z_scores(excess, se, scale) > k
+    elif kind == "report":
+        failed = np.zeros(np.shape(z), bool)
     elif kind == "at_least":
         failed = z < -k
     elif kind == "at_most":
@@ -437,11 +476,17 @@ def _check(kind, simulated, reference, *, k, statistic, paired, exact=False, rto
         failed = ~(z > k)
     else:
         failed = ~(z < -k)
-    result = Agreement(kind, z[()] if z.ndim == 0 else z, estimate, expected, se, k, tolerance,
-                       p_value)
+    result = Agreement(kind, *(_scalar(a) for a in (z, estimate, expected, se)), k,
+                       _scalar(tolerance), p_value)
     if np.any(failed):
         raise Disagreement(_message(result, failed, labels, what, paired), result)
     return result
+
+
+def _scalar(a):
+    """A 0-d array as a numpy scalar (prints and formats like a number); others unchanged."""
+    a = np.asarray(a)
+    return a[()] if a.ndim == 0 else a
 
 
 def _worst_index(result: Agreement, failed: np.ndarray) -> tuple:

@@ -30,6 +30,7 @@ import numba
 import numpy as np
 
 from helpers._validate import validate_distribution, validate_int, validate_sample_size
+from helpers.agreement import mean_se
 from helpers.theory import (
     collapse_probability_bounds,
     collapse_time_bounds,
@@ -191,7 +192,7 @@ class CollapseTimes:
         self._check_absorbed()
         if len(self.times) < 2:
             raise ValueError("the standard error needs at least two runs.")
-        return self.times.std(axis=0, ddof=1) / np.sqrt(len(self.times))
+        return mean_se(self.times)[1]
 
 
 def collapse_times(p0, n, runs: int, seed=None, max_generations: int | None = None,

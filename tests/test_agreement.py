@@ -229,6 +229,36 @@ def test_exact_binomial_test():
         agreement.agree(events, q, exact=True)
 
 
+def test_an_estimate_with_its_own_standard_error():
+    """A fitted coefficient: the check uses the standard error it comes with."""
+    fit = agreement.agree(1.5e-4, 0.0, se=1e-4, what="quadratic coefficient")
+    assert fit.z == pytest.approx(1.5) and fit.se == 1e-4
+    with pytest.raises(Disagreement, match=r"quadratic coefficient: simulated 0.0005"):
+        agreement.agree(5e-4, 0.0, se=1e-4, what="quadratic coefficient")
+    agreement.falls_below(np.array([1e-4, 2e-4]), 1e-2, se=[1e-4, 1e-3])
+    with pytest.raises(Disagreement):
+        agreement.falls_below(np.array([1e-4, 2e-4]), 1e-2, se=[1e-4, 3e-3])
+
+
+def test_z_scores_report_without_checking():
+    x = normal_runs(np.zeros(3), seed=14)
+    report = agreement.z_scores(x, 1.0)               # 20 standard errors off: no error
+    assert report.worst > 15 and report.z.shape == (3,)
+    assert repr(report).endswith("(z-scores only, no check)")
+    np.testing.assert_allclose(report.z, agreement.agree(x, 1.0, k=1e6).z)
+
+
+def test_mean_se_for_printouts():
+    x = normal_runs([0.0, 5.0], runs=64, seed=15)
+    mean, se = agreement.mean_se(x)
+    np.testing.assert_allclose(mean, x.mean(0))
+    np.testing.assert_allclose(se, x.std(0, ddof=1) / 8)
+    one_mean, one_se = agreement.mean_se(x[:, 0])
+    assert np.ndim(one_mean) == 0 and f"{one_mean:.3f} +- {one_se:.3f}"
+    fraction, _ = agreement.mean_se(np.array([True, False, False, True]))
+    assert fraction == 0.5
+
+
 def test_level_and_the_binomial_test_shared_with_check():
     assert agreement.level(4) == pytest.approx(agreement.FOUR_SIGMA_LEVEL, rel=1e-12)
     assert agreement.level(4.5) == pytest.approx(2 * norm.sf(4.5))
@@ -269,6 +299,9 @@ X = normal_runs(np.zeros(3), runs=20, seed=13)
     (lambda: agreement.agree(X, 0.0, min_se=[1, 2]), ValueError, "does not broadcast"),
     (lambda: agreement.agree(X + 9, 0.0, labels=["a", "b"]), ValueError, "labels has 2"),
     (lambda: agreement.binomial_se(0.5, 0), ValueError, "positive integer"),
+    (lambda: agreement.agree(0.1, 0.0, se=-1.0), ValueError, "se must be nonnegative"),
+    (lambda: agreement.agree(X, 0.0, se=0.1, paired=True), ValueError, "cannot be combined"),
+    (lambda: agreement.mean_se(np.ones(1)), ValueError, "at least 2"),
 ])
 def test_bad_input_gets_a_clear_error(call, error, phrase):
     with pytest.raises(error) as err:
