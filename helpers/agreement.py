@@ -287,10 +287,16 @@ def z_scores(simulated, expected, *, statistic: str = "mean", paired=None, se=No
 
 def mean_se(values) -> tuple[np.ndarray, np.ndarray]:
     """The mean of ``values`` over runs (axis 0) and its standard error
-    ``std(ddof=1) / sqrt(runs)``, for a printout or an error bar (booleans count as 0 and 1).
-    The checks above compute the same standard error themselves. Chapter 8 uses it.
+    ``std(ddof=1) / sqrt(runs)``, for a printout or an error bar (booleans count as 0 and 1;
+    NaN, e.g. a quantity not defined yet at early generations, propagates as in numpy). The
+    checks above compute the same standard error themselves. Chapter 8 uses it.
     """
-    mean, se = _mean_se(_as_array(values, "values"), "values")
+    try:
+        x = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"values must be an array of numbers, got {type(values).__name__}.") \
+            from err
+    mean, se = _mean_se(x, "values")
     return _scalar(mean), _scalar(se)
 
 

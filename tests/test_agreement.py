@@ -257,6 +257,8 @@ def test_mean_se_for_printouts():
     assert np.ndim(one_mean) == 0 and f"{one_mean:.3f} +- {one_se:.3f}"
     fraction, _ = agreement.mean_se(np.array([True, False, False, True]))
     assert fraction == 0.5
+    gap_mean, gap_se = agreement.mean_se(np.array([[np.nan, 1.0], [np.nan, 3.0]]))
+    assert np.isnan(gap_mean[0]) and np.isnan(gap_se[0]) and gap_mean[1] == 2.0  # for plots
 
 
 def test_level_and_the_binomial_test_shared_with_check():
