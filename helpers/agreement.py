@@ -158,7 +158,8 @@ def level(k: float) -> float:
 def binomial_se(q, trials) -> np.ndarray:
     """The binomial standard error ``sqrt(q (1 - q) / trials)`` of a fraction of ``trials``
     events of probability ``q`` (``q`` clipped to ``[0, 1]``, so a vacuous bound above 1 has
-    standard error 0). Chapter 3 introduces it for the probability of collapse."""
+    standard error 0). Chapter 3 introduces it for the probability of collapse; Chapter 4 draws
+    it as a band."""
     q = np.clip(np.asarray(q, dtype=float), 0.0, 1.0)
     trials = np.asarray(trials)
     if trials.dtype == bool or not np.issubdtype(trials.dtype, np.integer) or (trials < 1).any():
