@@ -18,7 +18,7 @@ How ``simulated`` is read (runs always on axis 0):
   standard error ``sqrt(q (1 - q) / runs)`` at the expected probability ``q`` (and, with
   ``exact=True``, the exact binomial test of :func:`binomial_test` instead of the normal band);
 - ``statistic="variance"``: the sample variance over runs, with the delta-method standard error
-  ``sqrt((m4 - s^4) / runs)`` (``m4`` the fourth central moment);
+  ``sqrt((m4 - m2^2) / runs)`` (``m2``, ``m4`` the second and fourth central moments);
 - ``statistic="count"``: counts with no runs axis, each Poisson (or a sum of rare events against
   its compensator) around its expected value ``lam``, standard error ``sqrt(lam)``;
 - ``paired=True`` or ``False``: the second argument is a second sample, not a formula, and the
