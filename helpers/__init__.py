@@ -17,7 +17,9 @@ One module per concern:
 - ``helpers.timing``: FLOP counts, measured and assumed speeds, expected times of a chapter.
 - ``helpers.experiments``: recursive training of the transformer, resumable run folders.
 - ``helpers.results``: committed result files with their provenance.
-- ``helpers.check``: checkers for the self-checking assignments, and the exact binomial test.
+- ``helpers.agreement``: the chapters' statistical check, "the simulation agrees with the
+  formula within k standard errors" (``agree``), with its one-sided and paired variants.
+- ``helpers.check``: checkers for the self-checking assignments.
 
 Modules are imported on demand (``from helpers import data``), so importing ``helpers``
 costs nothing and never touches torch or the network.

@@ -12,8 +12,8 @@ Every checker takes the student's answer (a number, an array or a function) and
 Arguments that describe the problem (``p0``, ``n``, ...) are validated: a value of the wrong
 kind raises ``TypeError``, one of the right kind but out of range ``ValueError``.
 
-The module also holds :func:`binomial_test`, the exact two-sided binomial test at the level of a
-4-standard-error band that the chapters use to check simulated counts.
+The exact two-sided binomial test of the chapters, :func:`binomial_test`, lives with the other
+statistical checks in :mod:`helpers.agreement`; it is also importable from here.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import numbers
 import numpy as np
 
 from helpers._validate import validate_distribution, validate_int
+from helpers.agreement import FOUR_SIGMA_LEVEL, binomial_test
 
 __all__ = [
     "WrongAnswer",
@@ -37,9 +38,6 @@ __all__ = [
     "temperature_top_k",
     "parameter_count",
 ]
-
-# 2 Phi(-4): a two-sided test at this level is as strict as a 4-standard-error band
-FOUR_SIGMA_LEVEL = 6.334248366623973e-05
 
 
 class WrongAnswer(AssertionError):
@@ -132,44 +130,6 @@ def _problem_int(value, name: str, minimum: int) -> int:
     if isinstance(value, np.integer):
         value = int(value)
     return validate_int(value, name, minimum)
-
-
-# --- the exact binomial test of the chapters ----------------------------------------------------
-
-def binomial_test(counts, trials, probs) -> tuple[np.ndarray, np.ndarray]:
-    """Exact two-sided binomial p-values and z-scores of ``counts`` against ``probs``.
-
-    ``counts`` are observed successes out of ``trials`` (an int, or ints that broadcast) under
-    success probabilities ``probs`` in ``[0, 1]``. The p-value is
-    ``min(1, 2 min(P(X <= c), P(X >= c)))`` for ``X ~ Binomial(trials, prob)``, exact (unlike a
-    normal approximation) also when the expected count is small. Requiring every p-value above
-    :data:`FOUR_SIGMA_LEVEL` is a 4-standard-error band. The z-score
-    ``(c - trials prob) / sqrt(trials prob (1 - prob))`` is for reporting (``0`` where the
-    variance is 0 and the count is as expected, ``inf`` where it is not).
-    """
-    from scipy.stats import binom
-
-    c = np.asarray(counts)
-    if c.dtype == bool or not np.issubdtype(c.dtype, np.integer):
-        raise TypeError(f"counts must be integers, got dtype {c.dtype}.")
-    trials_arr = np.asarray(trials)
-    if trials_arr.dtype == bool or not np.issubdtype(trials_arr.dtype, np.integer):
-        raise TypeError(f"trials must be an integer (or integers), got {trials!r}.")
-    q = np.asarray(probs, dtype=float)
-    if np.isnan(q).any() or (q < 0).any() or (q > 1).any():
-        raise ValueError("probs must lie in [0, 1].")
-    if (trials_arr < 1).any():
-        raise ValueError("trials must be >= 1.")
-    if (c < 0).any() or (c > trials_arr).any():
-        raise ValueError("every count must lie between 0 and trials.")
-    p_value = np.minimum(1.0, 2 * np.minimum(binom.cdf(c, trials_arr, q),
-                                             binom.sf(c - 1, trials_arr, q)))
-    var = trials_arr * q * (1 - q)
-    diff = c - trials_arr * q
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(var > 0, diff / np.sqrt(np.where(var > 0, var, 1)),
-                     np.where(np.abs(diff) < 1e-9, 0.0, np.inf))
-    return p_value, z
 
 
 # --- Monte Carlo ----------------------------------------------------------------------------------

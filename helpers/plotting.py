@@ -6,6 +6,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+from helpers.agreement import mean_se
+
 # Okabe-Ito: distinguishable with every common form of colour blindness.
 COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 
@@ -43,8 +45,8 @@ def band(ax, x, samples, label=None, color=None, sigmas=2.0, alpha=0.25):
         raise ValueError(f"samples must have shape (runs, {len(x)}), got {samples.shape}.")
     if samples.shape[0] < 2:
         raise ValueError("A band needs at least two runs to estimate its standard error.")
-    mean = samples.mean(axis=0)
-    half = sigmas * samples.std(axis=0, ddof=1) / np.sqrt(samples.shape[0])
+    mean, se = mean_se(samples)
+    half = sigmas * se
     (line,) = ax.plot(x, mean, label=label, color=color)
     ax.fill_between(x, mean - half, mean + half, color=line.get_color(), alpha=alpha, lw=0)
     return mean, half

@@ -15,7 +15,9 @@ which are stored once. :func:`partially_synthetic` (fixed or fresh real data),
 :func:`most_recent`, :func:`random_pool` and :func:`accumulate` are a few lines each on top of it.
 
 Collapse times need many generations of one chain at a time, so :func:`collapse_times` runs its
-generations after the first in a small numba kernel that touches only each chain's live tokens.
+generations after the first in a small numba kernel that touches only each chain's live tokens,
+its chains in parallel on every core, each with its own random stream (so the results do not
+depend on the number of threads).
 Both :func:`fully_synthetic` and :func:`collapse_times` take an optional ``sampler`` (a decoding
 rule from :mod:`helpers.sampling`) that each model samples through; :func:`exact_collapse_time`
 gives the exact ``E[T]`` for small ``n`` and support from the chain on count vectors.
@@ -26,10 +28,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
+from helpers import _kernels
 from helpers._validate import validate_distribution, validate_int, validate_sample_size
+from helpers.agreement import mean_se
 from helpers.theory import (
     collapse_probability_bounds,
     collapse_time_bounds,
@@ -191,7 +194,7 @@ class CollapseTimes:
         self._check_absorbed()
         if len(self.times) < 2:
             raise ValueError("the standard error needs at least two runs.")
-        return self.times.std(axis=0, ddof=1) / np.sqrt(len(self.times))
+        return mean_se(self.times)[1]
 
 
 def collapse_times(p0, n, runs: int, seed=None, max_generations: int | None = None,
@@ -204,8 +207,10 @@ def collapse_times(p0, n, runs: int, seed=None, max_generations: int | None = No
     With an int, chains alive after that many generations are reported as not absorbed.
 
     The first generation is drawn with numpy; the rest run in a compiled kernel
-    (:func:`_run_to_absorption`) that keeps only each chain's live tokens, so the cost follows
-    the live chains and their live tokens.
+    (:func:`helpers._kernels.run_to_absorption`) that keeps only each chain's live tokens, so
+    the cost follows the live chains and their live tokens. The chains run in parallel on all
+    of numba's threads, each drawing from its own stream keyed by ``seed`` and its index: the
+    same seed gives the same times whatever the number of threads (``numba.set_num_threads``).
 
     ``sampler`` as in :func:`fully_synthetic`; with one, the generations after the first run
     in numpy instead, all live chains at once, dropping each chain once it is a Dirac mass.
@@ -217,8 +222,9 @@ def collapse_times(p0, n, runs: int, seed=None, max_generations: int | None = No
     limit = cap if max_generations is None else validate_int(max_generations, "max_generations", 1)
     first = _resample(starts, sizes, rng)
     if sampler is None:
-        kernel_seed = int(rng.integers(2**31 - 1))
-        times, token = _run_to_absorption(first, sizes, limit, kernel_seed)
+        keys = _kernels.chain_keys(rng, len(first))
+        log_fact = _kernels.log_factorials(int(sizes.max()))
+        times, token = _kernels.run_to_absorption(first, sizes, limit, keys, log_fact)
     else:
         times, token = _run_sampled(first, sizes, limit, sampler, rng)
     absorbed = times >= 1
@@ -231,7 +237,8 @@ def collapse_times(p0, n, runs: int, seed=None, max_generations: int | None = No
 
 
 def _run_sampled(counts, sizes, limit, sampler, rng):
-    """:func:`_run_to_absorption` with a ``sampler``, vectorised over the live chains."""
+    """:func:`helpers._kernels.run_to_absorption` with a ``sampler``, vectorised over the live
+    chains."""
     times = np.full(len(counts), -1)
     token = np.full(len(counts), -1)
     live = np.arange(len(counts))
@@ -244,43 +251,6 @@ def _run_sampled(counts, sizes, limit, sampler, rng):
             return times, token
         m += 1
         counts = _resample(_apply_sampler(sampler, counts / sizes[live, None]), sizes[live], rng)
-
-
-@numba.njit(cache=True)
-def _run_to_absorption(counts, sizes, limit, seed):  # pragma: no cover (compiled)
-    """Resample each chain (row of ``counts``, generation 1) until it is a Dirac mass.
-
-    Each generation draws the multinomial as a sequence of conditional binomials over the
-    chain's live tokens only. Returns the collapse time and token of every chain, ``-1`` for
-    chains still alive after ``limit`` generations.
-    """
-    np.random.seed(seed)  # noqa: NPY002 (numba kernels have their own, seeded, state)
-    chains, width = counts.shape
-    times = np.full(chains, -1)
-    token = np.full(chains, -1)
-    x = np.empty(width, np.int64)  # live counts of the current chain
-    ids = np.empty(width, np.int64)  # their token indices
-    for b in range(chains):
-        k = 0
-        for i in range(width):
-            if counts[b, i] > 0:
-                x[k], ids[k] = counts[b, i], i
-                k += 1
-        m = 1
-        while k > 1 and m < limit:
-            m += 1
-            left, mass, j = sizes[b], sizes[b], 0
-            for i in range(k):
-                y = left if i == k - 1 else (np.random.binomial(left, x[i] / mass) if left else 0)  # noqa: NPY002
-                mass -= x[i]
-                left -= y
-                if y > 0:
-                    x[j], ids[j] = y, ids[i]
-                    j += 1
-            k = j
-        if k == 1:
-            times[b], token[b] = m, ids[0]
-    return times, token
 
 
 EXACT_MAX_STATES = 5000  # exact_collapse_time solves a dense system of this many states
