@@ -12,9 +12,11 @@ ensemble must train the same models, not only faster ones).
 What to expect. On a CPU the ratio is about 1 or a little below (0.78x measured on this
 project's 2-core machine under load): the arithmetic of a batch already keeps the cores busy,
 the ensemble does the same arithmetic, and under ``vmap`` the CPU's attention falls back to its
-plain kernel. That is why :func:`helpers.experiments.run` ensembles on CUDA only by default. On a GPU the gain should be large. The
-paper's model (6.3M parameters, width 256, batch 256 x 128 tokens) launches some 300 kernels per
-training step, each a matrix product of at most 32768 x 256 x 1024 or an elementwise pass, far
+plain kernel. That is why :func:`helpers.experiments.run` ensembles on a large GPU only by
+default.
+
+On a GPU the gain should be large. The paper's model (6.3M parameters, width 256, batch
+256 x 128 tokens) launches some 300 kernels per training step, each a matrix product of at most 32768 x 256 x 1024 or an elementwise pass, far
 too small to fill an H100-class GPU (132 multiprocessors, 790 TFLOP/s on large bf16 products):
 one model runs at perhaps a tenth of the peak and its step time is dominated by launches and
 memory passes. An ensemble of K runs the same number of launches for K times the work, in

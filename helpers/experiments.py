@@ -596,8 +596,9 @@ def run(config: ExperimentConfig, run_dir=None, device: str | None = None, setti
     ``settings`` restricts this call to some of ``config.settings`` (to split a long run over
     several calls); the ground truth and generation 1 are shared. Generations run in order, all
     settings of generation ``m`` before any of ``m + 1``. ``ensemble`` (default:
-    :func:`default_ensemble`) trains the independent models of a stage together; ``precision``, ``fused`` and
-    ``compile`` are passed to the trainings (defaults from the device). ``deadline`` (a
+    :func:`default_ensemble`) trains the independent models of a stage together;
+    ``precision``, ``fused`` and ``compile`` are passed to the trainings (defaults from the
+    device). ``deadline`` (a
     ``time.monotonic()`` value) stops the run cleanly, raising
     :class:`helpers.train.DeadlineReached` after saving what it can; calling again resumes.
     On the CPU torch uses ``cpu_threads`` threads (``None``: torch's default); the small
@@ -733,7 +734,8 @@ def main(argv=None) -> None:
     parser.add_argument("--cpu-threads", type=int, default=1,
                         help="torch threads on the CPU (default 1; 0 for torch's default)")
     parser.add_argument("--ensemble", default=None, action=argparse.BooleanOptionalAction,
-                        help="train the models of a stage together (default: on a GPU with 40 GB or more)")
+                        help="train the models of a stage together (default: on a GPU with "
+                             "40 GB or more)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
