@@ -15,14 +15,14 @@ the ensemble does the same arithmetic, and under ``vmap`` the CPU's attention fa
 plain kernel. That is why :func:`helpers.experiments.run` ensembles on a large GPU only by
 default.
 
-On a GPU the gain should be large. The paper's model (6.3M parameters, width 256, batch
-256 x 128 tokens) launches some 300 kernels per training step, each a matrix product of at most 32768 x 256 x 1024 or an elementwise pass, far
-too small to fill an H100-class GPU (132 multiprocessors, 790 TFLOP/s on large bf16 products):
-one model runs at perhaps a tenth of the peak and its step time is dominated by launches and
-memory passes. An ensemble of K runs the same number of launches for K times the work, in
-batched products that fill more of the chip, so K = 3 to 6 should train 2 to 4 times faster
-than K models one after the other (helpers.timing assumes 2.1x for the H200), until the
-arithmetic, not the launches, limits it.
+On a GPU the gain should be large. The paper's model (6.3M parameters, width 256, batch 256 x
+128 tokens) launches some 300 kernels per training step, each a matrix product of at most 32768
+x 256 x 1024 or an elementwise pass, far too small to fill an H100-class GPU (132
+multiprocessors, 790 TFLOP/s on large bf16 products): one model runs at perhaps a tenth of the
+peak and its step time is dominated by launches and memory passes. An ensemble of K runs the
+same number of launches for K times the work, in batched products that fill more of the chip,
+so K = 3 to 6 should train 2 to 4 times faster than K models one after the other
+(helpers.timing assumes 2.1x for the H200), until the arithmetic, not the launches, limits it.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ from helpers.gpt import GPTConfig, get_config
 __all__ = ["Setting", "SETTINGS", "PAPER_SETTINGS", "ExperimentConfig", "SCALES",
            "experiment_config", "default_run_dir", "default_ensemble", "run", "summarize",
            "publish",
-           "paired_difference",
+           "per_context",
            "l1_distances", "text_statistics", "stage_timings"]
 
 METRICS = "metrics.json"
@@ -247,25 +247,21 @@ def _spread(values: np.ndarray) -> dict:
             "values": [round(float(x), 7) for x in v]}
 
 
-def paired_difference(a: dict, b: dict, metric: str) -> dict:
-    """``a[metric] - b[metric]`` over the same contexts: mean, standard error and ``z``.
-
-    ``a`` and ``b`` are generation records (of one run, so the contexts are the same) and
-    ``metric`` one of ``drift_p1``, ``drift_p0``, ``sq_drift_p1`` or ``sigma``. The standard
-    error is that of the mean of the per-context differences: it measures the finite number of
-    contexts, given the trained models.
-    """
+def per_context(*records: dict, metric: str) -> tuple[np.ndarray, ...]:
+    """The per-context values of ``metric`` (``drift_p1``, ``drift_p0``, ``sq_drift_p1`` or
+    ``sigma``) in each generation record, one array per record. Records of one run share their
+    contexts, so two of them are paired samples: compare them with
+    ``helpers.agreement.exceeds(*per_context(a, b, metric=...), paired=True)``, whose standard
+    error is that of the mean per-context difference (the finite number of contexts, given
+    the trained models)."""
     try:
-        x, y = np.asarray(a[metric]["values"]), np.asarray(b[metric]["values"])
+        out = tuple(np.asarray(r[metric]["values"], dtype=float) for r in records)
     except (KeyError, TypeError):
-        raise KeyError(f"Both records need per-context values of {metric!r}.") from None
-    if x.shape != y.shape or x.size < 2:
-        raise ValueError(f"{metric}: the records hold {x.size} and {y.size} contexts; compare "
+        raise KeyError(f"Every record needs per-context values of {metric!r}.") from None
+    if len({x.shape for x in out}) > 1:
+        raise ValueError(f"{metric}: the records hold {[x.size for x in out]} contexts; compare "
                          "records of the same run.")
-    d = x - y
-    se = float(d.std(ddof=1) / math.sqrt(d.size))
-    mean = float(d.mean())
-    return {"mean": mean, "se": se, "z": mean / se if se > 0 else math.copysign(math.inf, mean)}
+    return out
 
 
 def text_statistics(ids, orders=(1, 2, 3, 4, 6, 8), vocab: int = 65) -> dict:

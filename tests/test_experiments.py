@@ -230,49 +230,18 @@ def test_plots_of_a_run(uninterrupted):
     plt.close(fig)
 
 
-def test_paired_difference(uninterrupted):
+def test_per_context_values_pair_up_for_agreement(uninterrupted):
+    from helpers import agreement
+
     gens = experiments.summarize(uninterrupted)["settings"]["synthetic"]
-    d = experiments.paired_difference(gens[-1], gens[0], "drift_p1")
-    values = np.asarray(gens[-1]["drift_p1"]["values"])
-    assert d["mean"] == pytest.approx(values.mean())
-    assert d["se"] == pytest.approx(values.std(ddof=1) / np.sqrt(values.size))
-    assert d["z"] == pytest.approx(d["mean"] / d["se"])
+    last, first = experiments.per_context(gens[-1], gens[0], metric="drift_p1")
+    assert first.tolist() == [0.0] * first.size  # generation 1 is the reference
+    assert last.tolist() == gens[-1]["drift_p1"]["values"]
+    diff = agreement.z_scores(last, first, paired=True)
+    assert diff.estimate == pytest.approx(last.mean())
+    assert diff.se == pytest.approx(last.std(ddof=1) / np.sqrt(last.size))
     with pytest.raises(KeyError, match="per-context values"):
-        experiments.paired_difference(gens[-1], gens[0], "text")
-
-
-def test_ensemble_run_gives_the_same_summary(uninterrupted, tmp_path):
-    """Training the models of each stage together (helpers.ensemble) instead of one by one
-    changes nothing but rounding: the tiny scale has dropout 0. Measured: per-context drift and
-    sigma agree to 1e-7 and every sample is the same text; the tolerance is 1e-4."""
-    cfg = experiments.experiment_config("tiny")
-    assert cfg.model.dropout == 0
-    root = experiments.run(cfg, tmp_path / "ensembled", device="cpu", progress=False,
-                           ensemble=True)
-    a, b = experiments.summarize(uninterrupted), experiments.summarize(root)
-    # the ensemble path was taken: generation m >= 2 trained all settings together
-    assert {r["history"]["members"] for r in b["settings"]["synthetic"][1:]} == {
-        len(cfg.settings)}
-    assert not list(root.rglob("ckpt.pt"))
-    for name in cfg.settings:
-        for ra, rb in zip(a["settings"][name], b["settings"][name], strict=True):
-            for metric in ("drift_p1", "drift_p0", "sigma"):
-                np.testing.assert_allclose(rb[metric]["values"], ra[metric]["values"],
-                                           atol=1e-4, err_msg=f"{name} {metric}")
-            assert rb["final_val_loss"] == pytest.approx(ra["final_val_loss"], abs=1e-4)
-            assert rb["sample_text"] == ra["sample_text"]
-    assert b["floor"]["drift_p1"]["mean"] == pytest.approx(a["floor"]["drift_p1"]["mean"],
-                                                           abs=1e-4)
-
-
-def test_run_stops_at_its_deadline_and_resumes(uninterrupted, tmp_path):
-    from helpers.train import DeadlineReached
-
-    cfg = experiments.experiment_config("tiny")
-    root = tmp_path / "deadline"
-    with pytest.raises(DeadlineReached, match="resume"):
-        experiments.run(cfg, root, device="cpu", progress=False, deadline=time.monotonic())
-    assert not files(root, "metrics.json")
-    experiments.run(cfg, root, device="cpu", progress=False)
-    got, want = files(root, "metrics.json"), files(uninterrupted, "metrics.json")
-    assert got.keys() == want.keys()
+        experiments.per_context(gens[-1], gens[0], metric="text")
+    with pytest.raises(ValueError, match="same run"):
+        experiments.per_context(gens[-1], {"drift_p1": {"values": [0.1, 0.2]}},
+                                metric="drift_p1")
