@@ -6,7 +6,8 @@
 # tiny Shakespeare from $TINY_SHAKESPEARE (or ../shared/data/tinyshakespeare/input.txt). Each
 # call stops cleanly before its budget (--budget SECONDS, default 510) and the next call resumes
 # from the run folders under runs/gpu-results; finished results are written to OUT_DIR, ready to
-# be copied into results/ and committed. --dry-run does it all at tiny sizes on a CPU.
+# be copied into results/ and committed. --dry-run does it all at tiny sizes on a CPU. On a copy
+# of the repository without .git, set BOOK_COMMIT to the commit for the results' provenance.
 # See scripts/gpu_results.py for the stages and the expected times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
