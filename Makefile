@@ -45,11 +45,17 @@ lint: install
 	$(BIN)/python scripts/sync_setup_cells.py --check
 	$(BIN)/python scripts/check_notebooks.py
 
+# Tests and notebooks run on every core (pytest-xdist): one torch thread per worker, since
+# threads spinning against each other slow small models down many times over; a notebook's
+# cells stay together and in order on one worker (--dist loadscope).
+PARALLEL := -n auto --dist loadscope
+
 unit: install
-	BOOK_OFFLINE=1 $(BIN)/python -m pytest tests --ignore=tests/site -q
+	OMP_NUM_THREADS=1 BOOK_OFFLINE=1 $(BIN)/python -m pytest tests --ignore=tests/site -q $(PARALLEL)
 
 notebooks: install
-	BOOK_OFFLINE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env -q --durations=8 notebooks
+	OMP_NUM_THREADS=1 BOOK_OFFLINE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env -q \
+		--durations=8 $(PARALLEL) notebooks
 
 site: install browser
 	$(BIN)/python -m pytest tests/site -q

@@ -195,12 +195,23 @@ def _code_fingerprint() -> str:
     return h.hexdigest()
 
 
+# How far a run goes, not what any of its stages computes: a run folder can be extended by a
+# later call with more generations or other settings, which reuses every finished stage.
+EXTENT = ("generations", "settings")
+
+
+def _identity(config: ExperimentConfig) -> dict:
+    """The fields that determine the result of every stage (all but :data:`EXTENT`)."""
+    return {k: v for k, v in config.to_dict().items() if k not in EXTENT}
+
+
 def default_run_dir(config: ExperimentConfig, name: str = "recursive") -> Path:
     """``<runs>/<name>-<hash>`` (:func:`helpers.runtime.run_folder`); the hash covers the
-    configuration and the code, so a notebook re-run finds its finished generations."""
+    configuration and the code, so a notebook re-run finds its finished generations, and a run
+    with more generations or other settings (:data:`EXTENT`) extends the same folder."""
     from helpers.runtime import run_folder
 
-    return run_folder(name, config.to_dict(), CODE)
+    return run_folder(name, _identity(config), CODE)
 
 
 def _seed(seed: int, *parts) -> int:
@@ -590,16 +601,16 @@ def run(config: ExperimentConfig, run_dir=None, device: str | None = None, setti
     """Run (or resume) the experiment in ``run_dir``; return the folder.
 
     ``settings`` restricts this call to some of ``config.settings`` (to split a long run over
-    several calls); the ground truth and generation 1 are shared. Generations run in order, all
-    settings of generation ``m`` before any of ``m + 1``. ``ensemble`` (default:
-    :func:`default_ensemble`) trains the independent models of a stage together;
-    ``precision``, ``fused`` and ``compile`` are passed to the trainings (defaults from the
-    device). ``deadline`` (a
-    ``time.monotonic()`` value) stops the run cleanly, raising
-    :class:`helpers.train.DeadlineReached` after saving what it can; calling again resumes.
-    On the CPU torch uses ``cpu_threads`` threads (``None``: torch's default); the small
-    CPU-scale models gain nothing from more, and one thread is robust when other processes
-    share the cores.
+    several calls); the ground truth and generation 1 are shared. A folder of the same run with
+    fewer generations or other settings is extended, reusing what is finished. Generations run
+    in order, all settings of generation ``m`` before any of ``m + 1``. ``ensemble`` (default:
+    :func:`default_ensemble`) trains the independent models of a stage together; ``precision``,
+    ``fused`` and ``compile`` are passed to the trainings (defaults from the device).
+    ``deadline`` (a ``time.monotonic()`` value) stops the run cleanly, raising
+    :class:`helpers.train.DeadlineReached` after saving what it can; calling again resumes. On
+    the CPU torch uses ``cpu_threads`` threads (``None``: torch's default); the small CPU-scale
+    models gain nothing from more, and one thread is robust when other processes share the
+    cores.
     """
     from tqdm.auto import tqdm
 
@@ -625,10 +636,12 @@ def run(config: ExperimentConfig, run_dir=None, device: str | None = None, setti
         results.write_json(root / "config.json", {
             "config": config.to_dict(), "code": _code_fingerprint(),
             "provenance": results.provenance(device, config.to_dict())})
-    elif saved["config"] != config.to_dict():
-        diff = [k for k, v in config.to_dict().items() if saved["config"].get(k) != v]
+    elif {k: v for k, v in saved["config"].items() if k not in EXTENT} != _identity(config):
+        diff = [k for k, v in _identity(config).items() if saved["config"].get(k) != v]
         raise ValueError(f"{root} holds a run with another configuration (fields {diff}); use "
                          "a fresh run_dir or delete that folder to start over.")
+    elif saved["config"] != config.to_dict():  # extended: summarize() shows this call's extent
+        results.write_json(root / "config.json", {**saved, "config": config.to_dict()})
     text = load_tiny_shakespeare()
     tok = CharTokenizer(text)
     if tok.vocab_size != config.model.vocab_size:
@@ -669,7 +682,8 @@ def _finished(root: Path, name: str, generations: int) -> list[dict]:
 
 def summarize(run_dir) -> dict:
     """One JSON-ready dict of a run: configuration, provenance, ground truth, noise floor and,
-    per setting, the records of its finished generations (in order)."""
+    per setting, the records of its finished generations (in order), as far as the last call
+    of :func:`run` on the folder went (its generations and settings)."""
     root = Path(run_dir)
     saved = _load_json(root / "config.json")
     if saved is None:

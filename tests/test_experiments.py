@@ -136,9 +136,30 @@ def test_resuming_a_finished_run_recomputes_nothing(uninterrupted):
     assert after == before
 
 def test_another_config_in_the_same_folder_is_refused(uninterrupted):
-    with pytest.raises(ValueError, match="another configuration"):
-        experiments.run(experiments.experiment_config("tiny", generations=2), uninterrupted,
-                        device="cpu", progress=False)
+    with pytest.raises(ValueError, match="another configuration.*corpus_chars"):
+        experiments.run(experiments.experiment_config("tiny", corpus_chars=5_000),
+                        uninterrupted, device="cpu", progress=False)
+
+
+def test_a_longer_run_extends_the_folder_and_reuses_finished_stages(uninterrupted, tmp_path):
+    import shutil
+
+    root = tmp_path / "extended"
+    shutil.copytree(uninterrupted, root)
+    cfg = experiments.experiment_config("tiny")
+    longer = experiments.experiment_config("tiny", generations=cfg.generations + 1,
+                                           settings=["synthetic"])
+    assert experiments.default_run_dir(longer) == experiments.default_run_dir(cfg)
+    before = {k: p.stat().st_mtime_ns for k, p in files(root, "metrics.json").items()}
+    experiments.run(longer, root, device="cpu", progress=False)
+    after = files(root, "metrics.json")
+    assert {k: after[k].stat().st_mtime_ns for k in before} == before  # nothing recomputed
+    assert set(after) - set(before) == {f"synthetic/gen-{cfg.generations + 1:02d}/metrics.json"}
+    summary = experiments.summarize(root)
+    assert list(summary["settings"]) == ["synthetic"]
+    assert len(summary["settings"]["synthetic"]) == cfg.generations + 1
+    experiments.run(cfg, root, device="cpu", progress=False)  # back to the original extent
+    assert experiments.summarize(root)["config"] == cfg.to_dict()
 
 def test_killed_run_resumes_to_the_same_result(uninterrupted, tmp_path):
     """SIGKILL a run part-way (as a Colab disconnect would), resume it, compare everything."""
