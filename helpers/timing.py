@@ -18,13 +18,15 @@ backward); evaluation and sampling run the forward pass only, a third of that.
 from __future__ import annotations
 
 import math
+import textwrap
 import time
 from dataclasses import dataclass, field, replace
 
 from helpers.gpt import GPTConfig, parameter_count_formula
 
 __all__ = ["Stage", "Speed", "Estimate", "GPUS", "flops_per_token", "training_flops",
-           "sampling_work", "chapter14_stages", "experiment_stages", "estimate", "measure"]
+           "sampling_work", "chapter14_stages", "experiment_stages", "estimate", "measure",
+           "duration", "scales_table"]
 
 
 @dataclass(frozen=True)
@@ -139,12 +141,13 @@ class Estimate:
 
     def describe(self, what: str = "this chapter") -> str:
         kind = "measured on this machine" if self.speed.measured else "an estimate"
-        parts = ", ".join(f"{name} {_duration(s)}" for name, s in self.seconds.items())
-        return (f"Expected time of {what} on {self.speed.label}: about "
-                f"{_duration(self.total)} ({kind}; {parts}).")
+        parts = ", ".join(f"{name} {duration(s)}" for name, s in self.seconds.items())
+        return textwrap.fill(f"Expected time of {what} on {self.speed.label}: about "
+                             f"{duration(self.total)} ({kind}; {parts}).", width=88)
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """``seconds`` in the unit a reader wants: seconds, minutes or hours."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
@@ -214,3 +217,40 @@ def measure(config: GPTConfig, device: str, members: int = 1, streams: int = 64,
     if device == "cuda":
         name = f"cuda ({torch.cuda.get_device_name()})"
     return Speed(f"this machine, {name}", single, together, step_seconds, measured=True)
+
+
+def scales_table(chapter: int) -> str:
+    """A Markdown table of what Chapter 14 or 15 runs at each scale of
+    :data:`helpers.runtime.SCALES` and its expected time on a T4 and on an H200 (estimates at
+    the assumed speeds of :data:`GPUS`). Shown in both chapters and on the instructor page."""
+    from helpers import experiments, gpt
+    from helpers.runtime import SCALES
+
+    if chapter not in (14, 15):
+        raise ValueError(f"chapter must be 14 or 15, got {chapter!r}.")
+    gpus = ("t4", "h200")
+    if chapter == 14:
+        rows = ["| scale | model | parameters | iterations | T4 (estimate) | H200 (estimate) |",
+                "| --- | --- | --- | --- | --- | --- |"]
+        for scale in SCALES:
+            cfg = gpt.config_for_scale(scale)
+            t4, h200 = (duration(estimate(chapter14_stages(cfg), GPUS[g]).total) for g in gpus)
+            rows.append(f"| `{scale}` | `{gpt.SCALE_CONFIGS[scale]}` | "
+                        f"{gpt.parameter_count_formula(cfg):,} | {cfg.max_iters:,} | {t4} | "
+                        f"{h200} |")
+        return "\n".join(rows)
+    rows = ["| scale | model | iterations | corpus | generations | T4: all settings, Figure 5 "
+            "(estimate) | H200: all settings, Figure 5 (estimate) |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for scale in SCALES:
+        cfg = experiments.experiment_config(scale)
+        m = cfg.model
+        cells = []
+        for g in gpus:
+            times = [estimate(experiment_stages(cfg, settings), GPUS[g]).total
+                     for settings in (cfg.settings, experiments.PAPER_SETTINGS)]
+            cells.append(", ".join(duration(t) for t in times))
+        rows.append(f"| `{scale}` | {m.n_layer} layers x {m.n_embd}, context {m.block_size} | "
+                    f"{m.max_iters:,} | {cfg.corpus_chars:,} | {cfg.generations} | "
+                    f"{cells[0]} | {cells[1]} |")
+    return "\n".join(rows)

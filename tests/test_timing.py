@@ -64,3 +64,15 @@ def test_measure_times_the_real_training_code():
     assert "measured on this machine" in est.describe()
     with pytest.raises(ValueError, match="multiple of warmup"):
         timing.measure(cfg, "cpu", warmup=3, iters=4)
+
+
+def test_scales_tables_list_every_scale_with_estimates():
+    from helpers.runtime import SCALES
+
+    for chapter in (14, 15):
+        table = timing.scales_table(chapter).splitlines()
+        assert len(table) == 2 + len(SCALES)
+        assert all(f"`{scale}`" in row for scale, row in zip(SCALES, table[2:], strict=True))
+        assert "estimate" in table[0]
+    with pytest.raises(ValueError, match="chapter must be 14 or 15"):
+        timing.scales_table(13)
