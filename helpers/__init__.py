@@ -8,18 +8,18 @@ One module per concern:
 - ``helpers.plotting``: the book's figure style and common plots.
 - ``helpers.theory``: closed forms and bounds of the paper, written once.
 - ``helpers.statmodel``: the vectorised recursive-training engine of the statistical model.
-- ``helpers.sampling``: decoding transforms (temperature, top-k, top-p) on numpy or torch.
+- ``helpers.decoding``: decoding transforms (temperature, top-k, top-p) on numpy or torch.
 - ``helpers.distributions``: initial distributions with a given support size and ``S_0``.
 - ``helpers.softmax_model``: the one-hot linear softmax model of Part I and its fit.
-- ``helpers.wright_fisher``, ``helpers.tokens``: genealogies, coalescent bounds, rare tokens.
-- ``helpers.gpt``, ``helpers.train``, ``helpers.sample``: the character-level transformer.
+- ``helpers.wright_fisher``, ``helpers.rare_tokens``: genealogies, coalescent bounds, rare tokens.
+- ``helpers.gpt``, ``helpers.train``, ``helpers.generation``: the character-level transformer.
 - ``helpers.ensemble``: several independent transformers trained at once (``torch.func``).
 - ``helpers.timing``: FLOP counts, measured and assumed speeds, expected times of a chapter.
 - ``helpers.experiments``: recursive training of the transformer, resumable run folders.
 - ``helpers.results``: committed result files with their provenance.
 - ``helpers.agreement``: the chapters' statistical check, "the simulation agrees with the
   formula within k standard errors" (``agree``), with its one-sided and paired variants.
-- ``helpers.check``: checkers for the self-checking assignments.
+- ``helpers.assignments``: checkers for the self-checking assignments.
 
 Modules are imported on demand (``from helpers import data``), so importing ``helpers``
 costs nothing and never touches torch or the network.

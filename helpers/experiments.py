@@ -182,7 +182,7 @@ def experiment_config(scale: str, **overrides) -> ExperimentConfig:
 
 
 # the modules whose code determines the results
-CODE = ("experiments", "gpt", "train", "ensemble", "sample", "sampling", "data")
+CODE = ("experiments", "gpt", "train", "ensemble", "generation", "decoding", "data")
 
 
 def _code_fingerprint() -> str:
@@ -347,14 +347,14 @@ def _train_together(ctx: _Context, stage: str, jobs: list[tuple[Path, np.ndarray
 
 
 def _probs(ctx: _Context, model, contexts: np.ndarray) -> np.ndarray:
-    from helpers.sample import next_token_distributions
+    from helpers.generation import next_token_distributions
 
     return next_token_distributions(model, contexts, precision=ctx.precision).numpy()
 
 
 def _sample(ctx: _Context, model, setting: Setting, seed: int) -> tuple[np.ndarray, float]:
     """``corpus_chars`` sampled ids (streams start at a newline) and the seconds it took."""
-    from helpers.sample import generate
+    from helpers.generation import generate
 
     cfg = ctx.config
     streams = min(cfg.sample_streams, cfg.corpus_chars)

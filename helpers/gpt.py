@@ -16,7 +16,7 @@ step would take the window past ``block_size`` tokens, the cache is refilled fro
 ``keep`` tokens (default ``block_size // 2``) in one full forward, and stepping resumes from
 there. The model therefore always attends to between ``keep`` and ``block_size`` tokens, and
 ``cache.start`` says where the current window begins: the logits of a step equal
-``model(tokens[:, cache.start:cache.end])[0][:, -1]``. ``helpers.sample.generate`` follows the
+``model(tokens[:, cache.start:cache.end])[0][:, -1]``. ``helpers.generation.generate`` follows the
 same window rule without a cache, so both paths sample from the same model of text.
 """
 

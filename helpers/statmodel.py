@@ -19,7 +19,7 @@ generations after the first in a small numba kernel that touches only each chain
 its chains in parallel on every core, each with its own random stream (so the results do not
 depend on the number of threads).
 Both :func:`fully_synthetic` and :func:`collapse_times` take an optional ``sampler`` (a decoding
-rule from :mod:`helpers.sampling`) that each model samples through; :func:`exact_collapse_time`
+rule from :mod:`helpers.decoding`) that each model samples through; :func:`exact_collapse_time`
 gives the exact ``E[T]`` for small ``n`` and support from the chain on count vectors.
 """
 
@@ -116,11 +116,11 @@ def fully_synthetic(p0, n, generations: int, runs: int = 1, seed=None,
     ``seed`` is an int, ``None`` or a ``np.random.Generator``; the same int gives the same array.
 
     ``sampler``, if given, maps probabilities ``(..., s)`` to the distributions each model
-    actually samples from (a decoding rule, e.g. ``functools.partial(sampling.transform,
+    actually samples from (a decoding rule, e.g. ``functools.partial(decoding.transform,
     temperature=0.8)``): generation ``m >= 2`` draws its ``n`` samples from
     ``sampler(p^(m-1))``, and ``p^(m)`` is still their MLE. ``p^(1)`` is fitted on real samples
     of ``p0`` itself. With temperature ``!= 1`` or truncation the chain is no longer a
-    martingale; a Dirac mass stays absorbing under every transform of :mod:`helpers.sampling`.
+    martingale; a Dirac mass stays absorbing under every transform of :mod:`helpers.decoding`.
     """
     starts, sizes, lead = _chains(p0, n, runs)
     generations = validate_int(generations, "generations", 0)
@@ -144,7 +144,7 @@ def _check_sampler(sampler):
     if sampler is not None and not callable(sampler):
         raise TypeError("sampler must be None or a callable mapping probabilities (..., s) to "
                         f"probabilities, got {type(sampler).__name__}; e.g. "
-                        "functools.partial(sampling.transform, temperature=0.8).")
+                        "functools.partial(decoding.transform, temperature=0.8).")
     return sampler
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from helpers import agreement, check
+from helpers import agreement
 from helpers.agreement import Disagreement
 
 RNG_SEED = 20240515
@@ -261,11 +261,9 @@ def test_mean_se_for_printouts():
     assert np.isnan(gap_mean[0]) and np.isnan(gap_se[0]) and gap_mean[1] == 2.0  # for plots
 
 
-def test_level_and_the_binomial_test_shared_with_check():
+def test_level():
     assert agreement.level(4) == pytest.approx(agreement.FOUR_SIGMA_LEVEL, rel=1e-12)
     assert agreement.level(4.5) == pytest.approx(2 * norm.sf(4.5))
-    assert check.binomial_test is agreement.binomial_test
-    assert check.FOUR_SIGMA_LEVEL == agreement.FOUR_SIGMA_LEVEL
 
 
 # --- bad input -------------------------------------------------------------------------------

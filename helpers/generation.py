@@ -2,7 +2,7 @@
 
 - :func:`generate` returns new token ids for ``num_streams`` streams decoded in one batch,
   stepping a KV cache by default (``use_cache=False`` recomputes the whole window each step).
-  Decoding transforms come from :mod:`helpers.sampling`; a seed makes it deterministic.
+  Decoding transforms come from :mod:`helpers.decoding`; a seed makes it deterministic.
 - :func:`generate_text` returns exactly ``total_chars`` characters of generated text.
 - :func:`next_token_distributions` returns the next-token probabilities of fixed contexts,
   the quantity drift metrics are computed on.
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from helpers import sampling
+from helpers import decoding
 from helpers.gpt import GPT
 
 __all__ = ["generate", "generate_text", "next_token_distributions"]
@@ -66,11 +66,11 @@ def _as_ids(ids, name: str, vocab: int, device) -> torch.Tensor:
 
 
 def _check_decoding(temperature, top_k, top_p, vocab: int) -> None:
-    sampling._check_temperature(temperature)
+    decoding._check_temperature(temperature)
     if top_k is not None:
-        sampling._check_k(top_k, vocab)
+        decoding._check_k(top_k, vocab)
     if top_p is not None:
-        sampling._check_threshold(top_p)
+        decoding._check_threshold(top_p)
 
 
 def _positive_int(value, name: str) -> int:
@@ -96,7 +96,7 @@ def generate(model: GPT, prompt_ids, num_streams: int, length: int, temperature:
 
     ``prompt_ids`` is one prompt of shape ``(P,)`` shared by every stream, or one per stream of
     shape ``(num_streams, P)``, with ``P >= 1``. Each step applies ``temperature``, ``top_k``
-    and ``top_p`` (:func:`helpers.sampling.transform`) to the softmax of the logits and samples
+    and ``top_p`` (:func:`helpers.decoding.transform`) to the softmax of the logits and samples
     with a ``torch.Generator`` seeded by ``seed`` on the model's device (``None``: fresh
     entropy). ``keep`` is the window kept when the context slides (default
     ``block_size // 2``); ``precision`` the mixed precision (default from the device). The
@@ -144,7 +144,7 @@ def generate(model: GPT, prompt_ids, num_streams: int, length: int, temperature:
                 start = _slide(0, 0, P, cfg.block_size, keep)
                 logits = model(seq[:, start:P])[0][:, -1]
             for t in range(length):
-                probs = sampling.transform(F.softmax(logits.float(), dim=-1), temperature,
+                probs = decoding.transform(F.softmax(logits.float(), dim=-1), temperature,
                                            top_k, top_p)
                 nxt = torch.multinomial(probs, 1, generator=gen)
                 out[:, t:t + 1] = nxt

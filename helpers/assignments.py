@@ -446,10 +446,10 @@ def temperature_top_k(decode) -> Verdict:
 
     ``p`` is a 1-D probability vector without ties, ``temperature > 0`` a float and
     ``1 <= k <= len(p)`` an int (``k = len(p)``: no truncation). The answer must equal
-    ``helpers.sampling.transform(p, temperature, top_k=k)``: ``p_i^(1/temperature)`` on the
+    ``helpers.decoding.transform(p, temperature, top_k=k)``: ``p_i^(1/temperature)`` on the
     ``k`` most probable tokens, zero elsewhere, renormalised.
     """
-    from helpers import sampling
+    from helpers import decoding
 
     if _is_stub(decode):
         return _not_answered("write decode(p, temperature, k), then run this cell again.")
@@ -459,11 +459,11 @@ def temperature_top_k(decode) -> Verdict:
             for t in _DEC_T:
                 for k in (2, 1, p.size):
                     out = _call(decode, "decode", p.copy(), t, k)
-                    want = sampling.transform(p, t, top_k=k)
+                    want = decoding.transform(p, t, top_k=k)
                     _compare_decoding(out, want, p, t, k)
     except _Unanswered:
         return _not_answered("decode(p, temperature, k) still raises NotImplementedError.")
-    return _correct(f"decode(p, temperature, k) matches helpers.sampling.transform on "
+    return _correct(f"decode(p, temperature, k) matches helpers.decoding.transform on "
                     f"{len(_DEC_P) * len(_DEC_T) * 3} cases.")
 
 
