@@ -1,4 +1,5 @@
-"""Argument checks shared by :mod:`helpers.theory` and :mod:`helpers.statmodel`.
+"""Argument checks shared by :mod:`helpers.theory`, :mod:`helpers.wright_fisher` and
+:mod:`helpers.statmodel`.
 
 Every check raises ``TypeError`` for a value of the wrong kind and ``ValueError`` for a value
 of the right kind but out of range, with a message that says how to fix it.
@@ -52,6 +53,20 @@ def validate_int(value, name: str, minimum: int) -> int:
         kind = "nonnegative" if minimum == 0 else f">= {minimum}"
         raise ValueError(f"{name} must be {kind}, got {value}.")
     return int(value)
+
+
+def validate_sizes(x, name: str) -> float | np.ndarray:
+    """Return ``x``, an integer >= 1 or an array of them, as float (scalars stay scalars).
+
+    For the sizes (``n``, ``N``, ``s``) of the closed forms in :mod:`helpers.theory` and
+    :mod:`helpers.wright_fisher`, which broadcast over arrays of sizes.
+    """
+    arr = np.asarray(x)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must be an integer (or an array of integers), got {x!r}.")
+    if (arr < 1).any():
+        raise ValueError(f"{name} must be >= 1, got min {arr.min()}.")
+    return arr.astype(float) if arr.ndim else float(arr)
 
 
 def validate_sample_size(n, contexts: int | None = None, name: str = "n") -> int | np.ndarray:

@@ -12,8 +12,8 @@ Every checker takes the student's answer (a number, an array or a function) and
 Arguments that describe the problem (``p0``, ``n``, ...) are validated: a value of the wrong
 kind raises ``TypeError``, one of the right kind but out of range ``ValueError``.
 
-The exact two-sided binomial test of the chapters, :func:`binomial_test`, lives with the other
-statistical checks in :mod:`helpers.agreement`; it is also importable from here.
+The statistical checks of the chapters themselves (simulation against formula within ``k``
+standard errors, the exact binomial test) are in :mod:`helpers.agreement`.
 """
 
 from __future__ import annotations
@@ -24,12 +24,9 @@ import numbers
 import numpy as np
 
 from helpers._validate import validate_distribution, validate_int
-from helpers.agreement import FOUR_SIGMA_LEVEL, binomial_test
 
 __all__ = [
     "WrongAnswer",
-    "FOUR_SIGMA_LEVEL",
-    "binomial_test",
     "monte_carlo_mean",
     "sigma_formula",
     "sigma_simulation",

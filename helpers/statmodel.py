@@ -33,13 +33,6 @@ import numpy as np
 from helpers import _kernels
 from helpers._validate import validate_distribution, validate_int, validate_sample_size
 from helpers.agreement import mean_se
-from helpers.theory import (
-    collapse_probability_bounds,
-    collapse_time_bounds,
-    expected_sigma_fully_synthetic,
-    sigma,
-    support_size,
-)
 
 __all__ = [
     "fully_synthetic",
@@ -57,11 +50,6 @@ __all__ = [
     "l1_drift",
     "is_dirac",
     "collapsed_fraction",
-    "sigma",
-    "support_size",
-    "expected_sigma_fully_synthetic",
-    "collapse_probability_bounds",
-    "collapse_time_bounds",
 ]
 
 

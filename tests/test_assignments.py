@@ -335,39 +335,8 @@ def test_torch_output_is_accepted():
     (lambda: assignments.collapse_time(30.0, p0=[[0.5, 0.5]]), ValueError, "shape"),
     (lambda: assignments.collapse_time(30.0, n=10**4), ValueError, "states"),
     (lambda: assignments.monte_carlo_mean(np.ones(200), float("nan")), ValueError, "finite"),
-    (lambda: assignments.binomial_test(np.array([1.5]), 10, 0.5), TypeError, "integers"),
-    (lambda: assignments.binomial_test(3, 10.0, 0.5), TypeError, "trials"),
-    (lambda: assignments.binomial_test(3, 10, 1.5), ValueError, "[0, 1]"),
-    (lambda: assignments.binomial_test(11, 10, 0.5), ValueError, "between 0 and trials"),
 ])
 def test_argument_validation(call, error, phrase):
     with pytest.raises(error) as err:
         call()
     assert phrase in str(err.value)
-
-
-# --- the exact binomial test -----------------------------------------------------------------
-
-def test_four_sigma_level():
-    from scipy.stats import norm
-
-    assert assignments.FOUR_SIGMA_LEVEL == pytest.approx(2 * norm.sf(4), rel=1e-12)
-
-
-def test_binomial_test_values():
-    p_value, z = assignments.binomial_test(np.array([0, 5, 10]), 10, 0.5)
-    assert p_value == pytest.approx([2 / 1024, 1.0, 2 / 1024])
-    assert z == pytest.approx([-np.sqrt(10), 0.0, np.sqrt(10)])
-    # degenerate probabilities: a count that cannot happen has p-value 0 and infinite z
-    p_value, z = assignments.binomial_test(np.array([0, 1, 10]), 10, np.array([0.0, 0.0, 1.0]))
-    assert p_value.tolist() == [1.0, 0.0, 1.0] and z.tolist() == [0.0, np.inf, 0.0]
-
-
-def test_binomial_test_calibration():
-    rng = np.random.default_rng(1)
-    probs = np.array([0.001, 0.02, 0.3, 0.5])
-    counts = rng.binomial(2000, probs, size=(5000, 4))
-    p_value, _ = assignments.binomial_test(counts, 2000, probs)
-    # exact two-sided test: P(p-value <= 0.05) is at most 0.05 (conservative for discreteness)
-    rejected = (p_value <= 0.05).mean(axis=0)
-    assert np.all(rejected <= 0.05 + 4 * np.sqrt(0.05 * 0.95 / 5000)), rejected

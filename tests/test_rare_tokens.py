@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from helpers import rare_tokens, theory
+from helpers import rare_tokens, wright_fisher
 
 
 def test_first_loss_times_two_tokens_match_collapse_mean():
@@ -56,7 +56,7 @@ def test_expected_vocabulary_feller_sum_and_shape():
     manual = sum(1 - np.exp(-2 * 100 * q / t) for q in (0.7, 0.2, 0.1))
     assert np.allclose(v, manual)
     # close to the exact expected support for 1 << t << n
-    alive, _ = theory.token_survival(np.array([0.98, 0.01, 0.01]), 500, 40)
+    alive, _ = wright_fisher.token_survival(np.array([0.98, 0.01, 0.01]), 500, 40)
     approx = rare_tokens.expected_vocabulary_feller(np.array([0.98, 0.01, 0.01]), 500, 40)
     assert abs(approx - alive[40].sum()) < 0.1
 

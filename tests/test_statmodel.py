@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
+from scipy.stats import binom
 
-from helpers import statmodel, theory
+from helpers import statmodel, theory, wright_fisher
 
 P = np.array([0.5, 0.3, 0.2])
 CONTEXTS = np.array([[0.5, 0.3, 0.2, 0.0], [0.25, 0.25, 0.25, 0.25], [0.0, 1.0, 0.0, 0.0]])
@@ -72,9 +73,9 @@ def test_fully_synthetic_checks_its_arguments(kwargs, error, match):
 
 def test_expected_sigma_matches_theorem_1():
     n, runs, m = 8, 4000, np.arange(7)
-    sigma = statmodel.sigma(statmodel.fully_synthetic(P, n, 6, runs=runs, seed=11))
+    sigma = theory.sigma(statmodel.fully_synthetic(P, n, 6, runs=runs, seed=11))
     se = sigma.std(0, ddof=1)[1:] / np.sqrt(runs)
-    expected = statmodel.expected_sigma_fully_synthetic(P, n, m)
+    expected = theory.expected_sigma_fully_synthetic(P, n, m)
     assert sigma[0, 0] == pytest.approx(expected[0])
     assert within(sigma.mean(0)[1:], expected[1:], se)
 
@@ -82,9 +83,9 @@ def test_expected_sigma_matches_theorem_1():
 def test_expected_sigma_per_context():
     n = np.array([4, 30, 3])
     traj = statmodel.fully_synthetic(CONTEXTS, n, 5, runs=3000, seed=12)
-    sigma = statmodel.sigma(traj)  # (runs, generations + 1, c)
+    sigma = theory.sigma(traj)  # (runs, generations + 1, c)
     se = np.maximum(sigma.std(0, ddof=1), 1e-12) / np.sqrt(len(sigma))
-    assert within(sigma.mean(0), statmodel.expected_sigma_fully_synthetic(CONTEXTS, n,
+    assert within(sigma.mean(0), theory.expected_sigma_fully_synthetic(CONTEXTS, n,
                                                                           np.arange(6)), se)
 
 
@@ -117,17 +118,12 @@ def test_tracked_quantities():
 def test_collapsed_fraction_within_bounds():
     n, runs = 5, 4000
     rho = statmodel.collapsed_fraction(statmodel.fully_synthetic(P, n, 25, runs=runs, seed=15))
-    lower, upper = statmodel.collapse_probability_bounds(P, n, np.arange(26), clip=True)
+    lower, upper = theory.collapse_probability_bounds(P, n, np.arange(26), clip=True)
     se = np.sqrt(np.maximum(rho * (1 - rho), 1 / runs) / runs)
     assert np.all(rho >= lower - 4 * se) and np.all(rho <= upper + 4 * se)
 
 
-def test_theory_is_reexported():
-    assert statmodel.expected_sigma_fully_synthetic is theory.expected_sigma_fully_synthetic
-    assert statmodel.collapse_time_bounds is theory.collapse_time_bounds
-
-
-# --- collapse_times -----------------------------------------------------------------------------
+# --- collapse_times -------------------------------------------------------------------------------
 
 def test_collapse_times_absorbs_every_run():
     ct = statmodel.collapse_times(P, 10, runs=3000, seed=21)
@@ -137,7 +133,7 @@ def test_collapse_times_absorbs_every_run():
     freq = np.bincount(ct.token, minlength=3) / 3000
     assert within(freq, P, np.sqrt(P * (1 - P) / 3000))
     # Theorem 1 (8): lower <= E[T] <= upper, up to Monte-Carlo error.
-    lower, upper = statmodel.collapse_time_bounds(P, 10)
+    lower, upper = theory.collapse_time_bounds(P, 10)
     assert lower - 4 * ct.sem() <= ct.mean() <= upper + 4 * ct.sem()
 
 
@@ -182,7 +178,7 @@ def test_collapse_times_for_contexts():
     np.testing.assert_array_equal(ct.token[:, 2], 1)
     assert not np.isin(ct.token[:, 0], [3]).any()
     assert ct.mean().shape == (3,)
-    lower, upper = statmodel.collapse_time_bounds(CONTEXTS[:2], N_CONTEXTS[:2])
+    lower, upper = theory.collapse_time_bounds(CONTEXTS[:2], N_CONTEXTS[:2])
     assert np.all(ct.mean()[:2] >= lower - 4 * ct.sem()[:2])
     assert np.all(ct.mean()[:2] <= upper + 4 * ct.sem()[:2])
 
@@ -201,3 +197,73 @@ def test_collapse_times_checks_its_arguments(kwargs, error, match):
     args = {"p0": P, "n": 10, "runs": 5, "seed": 0} | kwargs
     with pytest.raises(error, match=match):
         statmodel.collapse_times(**args)
+
+
+def birth_death_collapse_time(p, n):
+    """E[T] for two tokens from the chain of one token's count on {0..n} (binomial steps)."""
+    i = np.arange(1, n)  # transient counts
+    Q = binom.pmf(i[None, :], n, i[:, None] / n)
+    t = np.linalg.solve(np.eye(n - 1) - Q, np.ones(n - 1))
+    return 1 + binom.pmf(i, n, p) @ t
+
+
+# --- exact_collapse_time, the chain on count vectors ----------------------------------------------
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: statmodel.exact_collapse_time(P, 0), ValueError, "n must be >= 1"),
+        (lambda: statmodel.exact_collapse_time(np.full(4, 0.25), 40), ValueError,
+         "EXACT_MAX_STATES"),
+    ],
+)
+def test_exact_validation(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_exact_hand_values():
+    assert statmodel.exact_collapse_time([0.5, 0.5], 2) == pytest.approx(2.0)  # 1 + 1/2 * 2
+    assert statmodel.exact_collapse_time([0.0, 1.0], 9) == 1.0
+    assert statmodel.exact_collapse_time(P, 1) == 1.0  # one sample is a Dirac mass
+
+
+@pytest.mark.parametrize(("p", "n"), [(0.5, 10), (0.1, 25), (0.7, 40)])
+def test_exact_two_tokens_matches_birth_death(p, n):
+    exact = statmodel.exact_collapse_time([p, 0.0, 1 - p], n)
+    assert exact == pytest.approx(birth_death_collapse_time(p, n), rel=1e-10)
+
+
+@pytest.mark.parametrize(("p0", "n", "seed"),
+                         [([0.5, 0.5], 10, 1), (P, 10, 2), (np.full(3, 1 / 3), 20, 3),
+                          ([0.4, 0.3, 0.2, 0.1], 8, 4)])
+def test_exact_matches_monte_carlo(p0, n, seed):
+    exact = statmodel.exact_collapse_time(p0, n)
+    ct = statmodel.collapse_times(np.asarray(p0), n, runs=20_000, seed=seed)
+    assert abs(ct.mean() - exact) <= 4 * ct.sem()
+    lower, upper = wright_fisher.collapse_time_wf_bounds(p0, n)
+    assert lower <= exact <= upper
+    t_lower, t_upper = theory.collapse_time_bounds(p0, n)
+    assert t_lower <= exact <= t_upper
+
+
+def test_exact_approaches_the_asymptotic():
+    gaps = [1 - statmodel.exact_collapse_time([0.5, 0.5], n)
+            / wright_fisher.collapse_time_asymptotic([0.5, 0.5], n) for n in (10, 40, 160)]
+    assert 0 < gaps[2] < gaps[1] < gaps[0] < 0.1
+    gap3 = 1 - (statmodel.exact_collapse_time(np.full(3, 1 / 3), 30)
+                / wright_fisher.collapse_time_asymptotic(np.full(3, 1 / 3), 30))
+    assert 0 < gap3 < 0.05
+
+
+def test_exact_moments():
+    assert statmodel.exact_collapse_time_moments([0.5, 0.5], 2) == pytest.approx((2.0, 2.0))
+    assert statmodel.exact_collapse_time_moments([1.0, 0.0], 5) == (1.0, 0.0)
+    mean, var = statmodel.exact_collapse_time_moments(P, 10)
+    assert mean == pytest.approx(statmodel.exact_collapse_time(P, 10))
+    ct = statmodel.collapse_times(P, 10, runs=20_000, seed=5)
+    assert ct.times.std(ddof=1) == pytest.approx(np.sqrt(var), rel=0.05)
+    # diffusion values of sd(T)/n (theory notes §2.3): 1.017 at x = 1/2, 0.834 at x = 0.1
+    for x, sd in [(0.5, 1.017), (0.1, 0.834)]:
+        _, var = statmodel.exact_collapse_time_moments([x, 1 - x], 200)
+        assert np.sqrt(var) / 200 == pytest.approx(sd, rel=0.01)

@@ -129,15 +129,3 @@ def test_scalar_n_with_several_contexts_broadcasts():
     assert got.shape == (3, 2)
     per_context = theory.expected_sigma_fully_synthetic(p0, np.array([10, 10]), np.arange(3))
     np.testing.assert_allclose(got, per_context)
-
-
-def test_token_survival_first_generation_and_limits():
-    p = np.array([0.6, 0.3, 0.1, 0.0])
-    alive, fixed = theory.token_survival(p, 8, 400)
-    np.testing.assert_allclose(alive[1], 1 - (1 - p) ** 8)
-    np.testing.assert_allclose(fixed[1], p**8)
-    assert np.all(np.diff(alive, axis=0) <= 1e-12)
-    np.testing.assert_allclose(alive[-1], p, atol=1e-9)  # Proposition 1 in the limit
-    np.testing.assert_allclose(fixed[-1], p, atol=1e-9)
-    with pytest.raises(ValueError, match="one context"):
-        theory.token_survival(np.full((2, 2), 0.5), 8, 3)
