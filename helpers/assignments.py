@@ -123,12 +123,6 @@ def _as_float(x, what: str) -> float:
     return value
 
 
-def _problem_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, np.integer):
-        value = int(value)
-    return validate_int(value, name, minimum)
-
-
 # --- Monte Carlo ----------------------------------------------------------------------------------
 
 def _sample_mean(values, what: str, min_runs: int = 100):
@@ -187,8 +181,8 @@ def sigma_simulation(sigmas, p0=(0.5, 0.3, 0.2), n: int = 10, m: int = 5) -> Ver
     from helpers import theory
 
     p0 = validate_distribution(p0, ndims=(1,))
-    n = _problem_int(n, "n", 1)
-    m = _problem_int(m, "m", 0)
+    n = validate_int(n, "n", 1)
+    m = validate_int(m, "m", 0)
     if _is_stub(sigmas):
         return _not_answered(f"simulate sigma_{m} for n = {n} and pass one value per run.")
     if callable(sigmas):
@@ -305,7 +299,7 @@ def collapse_time(estimate, sem=None, p0=(0.5, 0.3, 0.2), n: int = 20) -> Verdic
     from helpers import statmodel, theory
 
     p0 = validate_distribution(p0, ndims=(1,))
-    n = _problem_int(n, "n", 1)
+    n = validate_int(n, "n", 1)
     if _is_stub(estimate):
         return _not_answered(f"estimate E[T] for p0 = {_fmt_vec(p0)}, n = {n}.")
     if callable(estimate) or isinstance(estimate, str):

@@ -37,6 +37,7 @@ from torch.func import functional_call, stack_module_state
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from tqdm.auto import tqdm
 
+from helpers._validate import validate_seed
 from helpers.gpt import GPT, GPTConfig
 from helpers.train import (
     CHECKPOINT,
@@ -87,10 +88,7 @@ def _check_members(corpora, seeds) -> tuple[list, list[int]]:
     if not corpora or len(corpora) != len(seeds):
         raise ValueError(f"Give one corpus per seed (one per member), got {len(corpora)} corpora "
                          f"and {len(seeds)} seeds.")
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise ValueError(f"seeds must be non-negative integers, got {s!r}.")
-    return corpora, [int(s) for s in seeds]
+    return corpora, [validate_seed(s, "every seed") for s in seeds]
 
 
 def train_ensemble(config: GPTConfig, corpora, val_tokens, seeds, device: str | None = None,

@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers import results
+from helpers._validate import validate_int, validate_seed
 from helpers.gpt import GPTConfig, get_config
 
 __all__ = ["Setting", "SETTINGS", "PAPER_SETTINGS", "ExperimentConfig", "SCALES",
@@ -105,12 +106,8 @@ class ExperimentConfig:
             raise TypeError("model must be a GPTConfig; use helpers.gpt.get_config('paper').")
         for name in ("generations", "corpus_chars", "n_contexts", "sample_streams",
                      "shown_chars"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"ExperimentConfig.{name} must be a positive integer, got "
-                                 f"{value!r}.")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}.")
+            validate_int(getattr(self, name), f"ExperimentConfig.{name}", 1)
+        validate_seed(self.seed, "ExperimentConfig.seed")
         unknown = [s for s in self.settings if s not in SETTINGS]
         if unknown or not self.settings or len(set(self.settings)) != len(self.settings):
             raise ValueError(f"settings must be distinct names from {list(SETTINGS)}, got "
@@ -118,10 +115,8 @@ class ExperimentConfig:
         if self.corpus_chars <= 2 * (self.model.block_size + 1):
             raise ValueError(f"corpus_chars={self.corpus_chars} is too small to train a model "
                              f"with block_size={self.model.block_size}; use more characters.")
-        if any(isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 12
-               for k in self.ngram_orders):
-            raise ValueError(f"ngram_orders must be integers in [1, 12], got "
-                             f"{self.ngram_orders!r}.")
+        for k in self.ngram_orders:
+            validate_int(k, "every entry of ExperimentConfig.ngram_orders", 1, 12)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -613,9 +608,8 @@ def run(config: ExperimentConfig, run_dir=None, device: str | None = None, setti
     if missing or not settings:
         raise ValueError(f"settings {missing or list(settings)} are not in this run's settings "
                          f"{list(config.settings)}.")
-    if cpu_threads is not None and (isinstance(cpu_threads, bool) or not isinstance(
-            cpu_threads, int) or cpu_threads < 1):
-        raise ValueError(f"cpu_threads must be a positive integer or None, got {cpu_threads!r}.")
+    if cpu_threads is not None:
+        cpu_threads = validate_int(cpu_threads, "cpu_threads", 1)
     device = pick_device(device)
     precision = pick_precision(device, precision)
     root = Path(run_dir) if run_dir is not None else default_run_dir(config)

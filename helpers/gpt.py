@@ -23,12 +23,13 @@ same window rule without a cache, so both paths sample from the same model of te
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import asdict, dataclass, fields, replace
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from helpers._validate import validate_int, validate_real
 
 __all__ = ["GPTConfig", "CONFIGS", "SCALE_CONFIGS", "get_config", "config_for_scale", "GPT",
            "KVCache", "parameter_count_formula"]
@@ -62,17 +63,8 @@ class GPTConfig:
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "batch_size",
                      "max_iters", "eval_interval", "eval_iters"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"GPTConfig.{name} must be an integer, got {value!r}.")
-            if value < 1:
-                raise ValueError(f"GPTConfig.{name} must be positive, got {value}.")
-        if isinstance(self.warmup_iters, bool) or not isinstance(self.warmup_iters,
-                                                                 numbers.Integral):
-            raise TypeError(f"GPTConfig.warmup_iters must be an integer, got "
-                            f"{self.warmup_iters!r}.")
-        if self.warmup_iters < 0:
-            raise ValueError(f"GPTConfig.warmup_iters must be >= 0, got {self.warmup_iters}.")
+            validate_int(getattr(self, name), f"GPTConfig.{name}", 1)
+        validate_int(self.warmup_iters, "GPTConfig.warmup_iters", 0)
         if self.n_embd % self.n_head:
             near = [h for h in range(1, self.n_embd + 1) if self.n_embd % h == 0]
             best = min(near, key=lambda h: abs(h - self.n_head))
@@ -80,22 +72,16 @@ class GPTConfig:
                 f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}) so that "
                 f"every head gets n_embd // n_head dimensions; use e.g. n_head={best}, or "
                 f"n_embd={self.n_head * max(1, round(self.n_embd / self.n_head))}.")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must satisfy 0 <= dropout < 1, got {self.dropout}; "
-                             "use 0.0 to disable it.")
-        for name in ("learning_rate", "min_lr", "weight_decay", "grad_clip"):
-            value = getattr(self, name)
-            if not (isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"GPTConfig.{name} must be a finite number >= 0, got {value!r}.")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}.")
+        validate_real(self.dropout, "GPTConfig.dropout", 0, 1, open_max=True,
+                      hint="Use 0.0 to disable it.")
+        for name in ("min_lr", "weight_decay", "grad_clip"):
+            validate_real(getattr(self, name), f"GPTConfig.{name}", 0)
+        validate_real(self.learning_rate, "GPTConfig.learning_rate", 0, open_min=True)
         if self.min_lr > self.learning_rate:
             raise ValueError(f"min_lr ({self.min_lr}) must not exceed learning_rate "
                              f"({self.learning_rate}); cosine decay goes from the latter down.")
         for name in ("beta1", "beta2"):
-            value = getattr(self, name)
-            if not (isinstance(value, numbers.Real) and 0 <= value < 1):
-                raise ValueError(f"GPTConfig.{name} must lie in [0, 1), got {value!r}.")
+            validate_real(getattr(self, name), f"GPTConfig.{name}", 0, 1, open_max=True)
 
     @property
     def head_dim(self) -> int:
@@ -180,13 +166,10 @@ class KVCache:
 
     def __init__(self, config: GPTConfig, batch: int, keep: int | None = None,
                  device=None, dtype=None):
-        if isinstance(batch, bool) or not isinstance(batch, numbers.Integral) or batch < 1:
-            raise ValueError(f"batch must be a positive integer, got {batch!r}.")
-        keep = config.block_size // 2 if keep is None else keep
-        if isinstance(keep, bool) or not isinstance(keep, numbers.Integral) or not (
-                1 <= keep <= config.block_size):
-            raise ValueError(f"keep must be an integer in [1, block_size={config.block_size}] "
-                             f"(the tokens kept when the window slides), got {keep!r}.")
+        batch = validate_int(batch, "batch", 1)
+        keep = validate_int(config.block_size // 2 if keep is None else keep, "keep", 1,
+                            config.block_size,
+                            hint="It is how many tokens the window keeps when it slides.")
         self.config, self.batch, self.keep = config, int(batch), int(keep)
         shape = (batch, config.n_head, config.block_size, config.head_dim)
         dtype = dtype or torch.get_default_dtype()
@@ -301,11 +284,11 @@ class GPT(nn.Module):
         return n - self.transformer.wpe.weight.numel() if non_embedding else n
 
     def _check_idx(self, idx, limit: int | None = None):
-        if not isinstance(idx, torch.Tensor) or idx.dtype != torch.long or idx.ndim != 2:
-            what = (f"{idx.dtype} tensor of shape {tuple(idx.shape)}"
-                    if isinstance(idx, torch.Tensor) else type(idx).__name__)
-            raise ValueError(f"idx must be a LongTensor of token ids of shape (batch, time), "
-                             f"got {what}.")
+        if not isinstance(idx, torch.Tensor) or idx.dtype != torch.long:
+            what = idx.dtype if isinstance(idx, torch.Tensor) else type(idx).__name__
+            raise TypeError(f"idx must be a LongTensor of token ids, got {what}.")
+        if idx.ndim != 2:
+            raise ValueError(f"idx must have shape (batch, time), got {tuple(idx.shape)}.")
         T = idx.shape[1]
         limit = self.config.block_size if limit is None else limit
         if not 1 <= T <= limit:

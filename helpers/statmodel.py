@@ -31,7 +31,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from helpers import _kernels
-from helpers._validate import validate_distribution, validate_int, validate_sample_size
+from helpers._validate import (
+    validate_distribution,
+    validate_int,
+    validate_sample_size,
+    validate_seed,
+)
 from helpers.agreement import mean_se
 
 __all__ = [
@@ -59,7 +64,7 @@ def _rng(seed) -> np.random.Generator:
     """A Generator from an int seed, ``None`` (fresh entropy) or an existing Generator."""
     if seed is None or isinstance(seed, np.random.Generator):
         return np.random.default_rng(seed)
-    return np.random.default_rng(validate_int(seed, "seed", 0))
+    return np.random.default_rng(validate_seed(seed))
 
 
 def _chains(p0, n, runs: int):
@@ -629,10 +634,7 @@ def l1_drift(traj: np.ndarray, ref_index: int = 1) -> np.ndarray:
     ``traj`` as returned by :func:`fully_synthetic`; shape ``(runs, generations + 1)`` or
     ``(runs, generations + 1, c)``.
     """
-    traj = np.asarray(traj)
-    if traj.ndim not in (3, 4):
-        raise ValueError("traj must have shape (runs, generations + 1, s) or "
-                         f"(runs, generations + 1, c, s), got shape {traj.shape}.")
+    traj = _check_traj(traj)
     generations = traj.shape[1]
     ref_index = validate_int(ref_index, "ref_index", 0)
     if ref_index >= generations:

@@ -28,6 +28,7 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
+from helpers._validate import validate_int
 from helpers.gpt import GPT, GPTConfig, get_config
 
 __all__ = ["History", "DeadlineReached", "get_batch", "lr_at", "estimate_loss", "train",
@@ -301,9 +302,7 @@ def train(config: GPTConfig, train_tokens, val_tokens, device: str | None = None
                         "helpers.gpt.get_config('small').")
     device = pick_device(device)
     rank, world = _dist_info()
-    if isinstance(batch_streams, bool) or not isinstance(batch_streams, int) \
-            or batch_streams < 1:
-        raise ValueError(f"batch_streams must be a positive integer, got {batch_streams!r}.")
+    batch_streams = validate_int(batch_streams, "batch_streams", 1)
     if world > 1 and batch_streams != 1:
         raise ValueError("batch_streams emulates DDP ranks in one process; leave it at 1 "
                          "under torch.distributed.")

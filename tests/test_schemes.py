@@ -229,7 +229,8 @@ def test_bad_schedules(counts, stored, error, match):
         (lambda: statmodel.accumulate(P, 5, 3, train_size=0), ValueError,
          "train_size must be >= 1"),
         (lambda: statmodel.accumulate([0.5, 0.4], 5, 3), ValueError, r"p0 sums to 0\.9"),
-        (lambda: statmodel.accumulate(P, 5, 3, seed=1.5), TypeError, "seed must be an integer"),
+        (lambda: statmodel.accumulate(P, 5, 3, seed=1.5), TypeError,
+         "seed must be a non-negative integer"),
     ],
 )
 def test_bad_arguments(call, error, match):

@@ -61,8 +61,8 @@ def test_seeding():
         ({"generations": -1}, ValueError, "generations must be nonnegative"),
         ({"generations": 2.0}, TypeError, "generations must be an integer"),
         ({"runs": 0}, ValueError, "runs must be >= 1"),
-        ({"seed": "0"}, TypeError, "seed must be an integer"),
-        ({"seed": -1}, ValueError, "seed must be nonnegative"),
+        ({"seed": "0"}, TypeError, "seed must be a non-negative integer"),
+        ({"seed": -1}, ValueError, "seed must be a non-negative integer"),
     ],
 )
 def test_fully_synthetic_checks_its_arguments(kwargs, error, match):
