@@ -23,6 +23,8 @@ One module per concern:
 - ``helpers.timing``: FLOP counts, measured and assumed speeds, expected times of a chapter.
 - ``helpers.experiments``: recursive training of the transformer, resumable run folders.
 - ``helpers.results``: committed result files with their provenance.
+- ``helpers.atomic``: the one atomic file writer (temporary file, fsync, rename) that every
+  checkpoint, array, model and JSON result goes through.
 - ``helpers.agreement``: the chapters' statistical check, "the simulation agrees with the
   formula within k standard errors" (``agree``), with its one-sided and paired variants and
   the exact binomial test.

@@ -36,8 +36,6 @@ import contextlib
 import hashlib
 import json
 import math
-import os
-import tempfile
 import time
 import zlib
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -47,6 +45,7 @@ import numpy as np
 
 from helpers import results
 from helpers._validate import validate_int, validate_seed
+from helpers.atomic import atomic_write
 from helpers.gpt import GPTConfig, get_config
 
 __all__ = ["Setting", "SETTINGS", "PAPER_SETTINGS", "ExperimentConfig", "SCALES",
@@ -205,16 +204,13 @@ def _seed(seed: int, *parts) -> int:
 
 
 def _save_array(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write(path, lambda f: np.save(f, array))
+
+
+def _save_model(path: Path, model) -> None:
+    import torch
+
+    atomic_write(path, lambda f: torch.save(model.state_dict(), f))
 
 
 def _load_json(path: Path) -> dict | None:
@@ -400,9 +396,7 @@ def _ground_truth(ctx: _Context, train_tokens: np.ndarray) -> None:
     _save_array(folder / "real-corpus.npy", corpus)
     _save_array(folder / "contexts.npy", contexts)
     _save_array(folder / "probs.npy", p0)
-    from helpers.train import atomic_save
-
-    atomic_save(model.state_dict(), folder / "model.pt")
+    _save_model(folder / "model.pt", model)
     _finish(folder, _record(
         ctx, **_model_record(history), sigma=_spread(sigma), text=text,
         tiny_shakespeare_text=real, sample_text=ctx.tokenizer.decode(corpus[:cfg.shown_chars]),
@@ -436,9 +430,7 @@ def _generation_one(ctx: _Context) -> None:
         _save_array(folder / "probs.npy", p)
         extra = {}
         if name == "generation-01":
-            from helpers.train import atomic_save
-
-            atomic_save(model.state_dict(), folder / "model.pt")  # later settings sample from it
+            _save_model(folder / "model.pt", model)  # later settings sample from it
         else:
             p1 = _load(ctx.root / "generation-01", "probs.npy")
             extra["drift_p1"] = _spread(l1_distances(p, p1))
