@@ -27,7 +27,6 @@ from helpers._validate import validate_distribution, validate_int
 
 __all__ = [
     "WrongAnswer",
-    "monte_carlo_mean",
     "sigma_formula",
     "sigma_simulation",
     "collapse_time",
@@ -140,29 +139,6 @@ def _sample_mean(values, what: str, min_runs: int = 100):
     if not np.isfinite(x).all():
         raise WrongAnswer(f"{what} contains NaN or infinite values.")
     return x, float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size))
-
-
-def monte_carlo_mean(values, expected: float, name: str = "your simulated mean",
-                     band: float = 4.0, hint: str = "") -> Verdict:
-    """Check that the mean of ``values`` (one per independent run) is within ``band`` s.e.
-    of ``expected``.
-
-    The standard error is the sample standard deviation over ``sqrt(runs)``; at least 100 runs
-    are required. The message of a failure says how many standard errors the mean is off.
-    """
-    if _is_stub(values):
-        return _not_answered(f"{name}: simulate, then pass one value per run.")
-    expected = float(expected)
-    if not math.isfinite(expected):
-        raise ValueError(f"expected must be a finite number, got {expected}.")
-    x, mean, se = _sample_mean(values, name)
-    z = _z_score(mean, se, expected)
-    if abs(z) > band:
-        raise WrongAnswer(f"{name} is {mean:.5g} ± {se:.2g} (s.e., {x.size} runs) but the "
-                          f"theory gives {expected:.5g}: {abs(z):.1f} standard errors off (the "
-                          f"band is {band:g}). {hint}".rstrip())
-    return _correct(f"{name} {mean:.5g} ± {se:.2g} is {abs(z):.2f} standard errors from the "
-                    f"theory value {expected:.5g}.")
 
 
 def _z_score(mean: float, se: float, expected: float) -> float:

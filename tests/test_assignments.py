@@ -190,10 +190,6 @@ WRONG = {
         (lambda: assignments.sigma_simulation(_sigmas(5), n=20, m=5), "standard errors off"),
         (lambda: assignments.sigma_simulation(np.full(500, 0.1), m=5), "[1/s~, 1]"),
     ],
-    "monte_carlo_mean": [
-        (lambda: assignments.monte_carlo_mean(np.random.default_rng(0).normal(1.0, 1.0, 400), 0.0),
-         "standard errors off"),
-    ],
     "collapse_time": [
         (lambda: assignments.collapse_time(EXACT_T / 20, 0.01), "E[T]/n"),
         (lambda: assignments.collapse_time(EXACT_T / 2, 0.1), "off by a factor 0.50"),
@@ -278,7 +274,6 @@ def test_function_stubs_are_not_answered(call, stub, capsys):
 @pytest.mark.parametrize("call", [
     lambda a: assignments.sigma_simulation(a),
     lambda a: assignments.collapse_time(a),
-    lambda a: assignments.monte_carlo_mean(a, 0.5),
 ])
 @pytest.mark.parametrize("stub", [None, ...])
 def test_value_stubs_are_not_answered(call, stub, capsys):
@@ -334,7 +329,6 @@ def test_torch_output_is_accepted():
     (lambda: assignments.collapse_time(30.0, sem=-0.1), ValueError, "positive"),
     (lambda: assignments.collapse_time(30.0, p0=[[0.5, 0.5]]), ValueError, "shape"),
     (lambda: assignments.collapse_time(30.0, n=10**4), ValueError, "states"),
-    (lambda: assignments.monte_carlo_mean(np.ones(200), float("nan")), ValueError, "finite"),
 ])
 def test_argument_validation(call, error, phrase):
     with pytest.raises(error) as err:
