@@ -1,11 +1,10 @@
-"""Decoding transforms (temperature, top-k, top-p) and sampling inside the statistical model."""
+"""Tests of helpers.decoding: temperature, top-k and top-p on numpy arrays and torch tensors."""
 
-import functools
 
 import numpy as np
 import pytest
 
-from helpers import decoding, statmodel
+from helpers import decoding
 
 P = np.array([0.5, 0.3, 0.2, 0.0])
 BATCH = np.random.default_rng(0).dirichlet(np.ones(6), size=(4, 3))
@@ -107,74 +106,3 @@ def test_torch_tensors_use_torch_ops():
 def test_validation(call, error, match):
     with pytest.raises(error, match=match):
         call()
-
-
-# --- sampling inside the statistical model ------------------------------------------------------
-
-Q = np.array([0.5, 0.3, 0.2])
-
-
-def test_fully_synthetic_with_a_sampler():
-    sharpen = functools.partial(decoding.transform, temperature=0.5)
-    traj = statmodel.fully_synthetic(Q, 20, generations=6, runs=5, seed=0, sampler=sharpen)
-    assert traj.shape == (5, 7, 3)
-    np.testing.assert_allclose(traj.sum(-1), 1)
-    counts = traj[:, 1:] * 20
-    np.testing.assert_allclose(counts, np.round(counts), atol=1e-9)
-    np.testing.assert_array_equal(
-        traj, statmodel.fully_synthetic(Q, 20, generations=6, runs=5, seed=0, sampler=sharpen))
-    # p^(1) is fitted on real samples of p0: the same draw as without a sampler
-    plain = statmodel.fully_synthetic(Q, 20, generations=6, runs=5, seed=0)
-    np.testing.assert_array_equal(traj[:, 1], plain[:, 1])
-    np.testing.assert_array_equal(statmodel.fully_synthetic(Q, 20, 6, runs=5, seed=0, sampler=None),
-                                  plain)
-    # top_k=1 is greedy decoding: collapse right after the first synthetic generation
-    greedy = functools.partial(decoding.transform, top_k=1)
-    traj = statmodel.fully_synthetic(Q, 20, generations=3, runs=50, seed=1, sampler=greedy)
-    assert statmodel.is_dirac(traj[:, 2]).all()
-
-
-def test_sampler_for_contexts():
-    contexts = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
-    sampler = functools.partial(decoding.transform, top_p=0.9)
-    traj = statmodel.fully_synthetic(contexts, np.array([5, 30]), 4, runs=3, seed=2,
-                                     sampler=sampler)
-    assert traj.shape == (3, 5, 2, 3) and np.all(traj[:, :, 0, 2] == 0)
-    ct = statmodel.collapse_times(contexts, np.array([5, 30]), runs=100, seed=2, sampler=sampler)
-    assert ct.times.shape == (100, 2) and ct.absorbed.all()
-
-
-def test_identity_sampler_has_the_same_law():
-    identity = functools.partial(decoding.transform, temperature=1.0)
-    runs = 6000
-    base = statmodel.collapse_times(Q, 20, runs=runs, seed=10)
-    same = statmodel.collapse_times(Q, 20, runs=runs, seed=11, sampler=identity)
-    assert same.absorbed.all()
-    se = np.hypot(base.sem(), same.sem())
-    assert abs(base.mean() - same.mean()) <= 4 * se
-    sd_base, sd_same = base.times.std(), same.times.std()
-    assert abs(sd_base - sd_same) <= 0.1 * sd_base
-    # a martingale: the chain collapses onto token i with probability p_i
-    freq = np.bincount(same.token, minlength=3) / runs
-    assert np.all(np.abs(freq - Q) <= 4 * np.sqrt(Q * (1 - Q) / runs))
-
-
-def test_low_temperature_collapses_faster():
-    base = statmodel.collapse_times(Q, 20, runs=3000, seed=12)
-    cold = statmodel.collapse_times(Q, 20, runs=3000, seed=13,
-                                    sampler=functools.partial(decoding.transform, temperature=0.8))
-    assert base.mean() - cold.mean() > 4 * np.hypot(base.sem(), cold.sem())
-    # not a martingale any more: the majority token wins more often than its mass 0.5
-    assert (cold.token == 0).mean() > 0.5 + 4 * np.sqrt(0.25 / 3000)
-
-
-def test_sampler_checks_and_limits():
-    ct = statmodel.collapse_times(Q, 50, runs=20, seed=1, max_generations=3,
-                                  sampler=functools.partial(decoding.transform, temperature=2.0))
-    assert ct.max_generations == 3 and np.all((ct.times == -1) | (ct.times <= 3))
-    with pytest.raises(TypeError, match="sampler must be None or a callable"):
-        statmodel.fully_synthetic(Q, 5, 2, sampler=0.8)
-    with pytest.raises(ValueError, match="keep the shape"):
-        statmodel.collapse_times(Q, 5, runs=3, seed=0, sampler=lambda p: p[..., :2])
-    with pytest.raises(ValueError, match="negative, NaN"):
-        statmodel.fully_synthetic(Q, 5, 3, seed=0, sampler=lambda p: p - 1)

@@ -11,7 +11,7 @@ from helpers import statmodel, theory, wright_fisher
 P = np.array([0.5, 0.3, 0.2])
 
 
-# --- asymptotics --------------------------------------------------------------------------------
+# --- asymptotics ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("K", "coef"), [(2, 1.386), (3, 1.622), (10, 1.897)])
 def test_collapse_time_asymptotic_uniform(K, coef):

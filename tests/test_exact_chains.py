@@ -1,4 +1,5 @@
-"""The closed forms and bounds of helpers.theory pinned to exact values at small cases.
+"""The formulas of helpers.theory, helpers.wright_fisher and helpers.statmodel pinned to
+exactly enumerated chains at small cases (a cross-module test).
 
 The chains of fully and partially synthetic training are enumerated with exact fractions for a
 few tokens and samples: every law below is exact, and so are the means, probabilities and
