@@ -186,23 +186,32 @@ class KVCache:
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention with one fused q, k, v projection."""
+    """Multi-head causal self-attention with one fused q, k, v projection.
+
+    Shown in Chapter 14, *A transformer on tiny Shakespeare*.
+    """
 
     def __init__(self, config: GPTConfig):
         super().__init__()
+        # query, key and value projections for all heads, in one matrix
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
+        # output projection
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.resid_dropout = nn.Dropout(config.dropout)
         self.n_head, self.n_embd, self.dropout = config.n_head, config.n_embd, config.dropout
 
     def forward(self, x, cache: KVCache | None = None, layer: int = 0):
-        B, T, C = x.shape
-        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        B, T, C = x.shape  # batch size, sequence length, embedding width (n_embd)
+        # query, key and value of every head in one matrix product; the heads become a batch dim
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)  # each (B, T, C)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+                   for t in (q, k, v))  # each (B, nh, T, hs), hs = C // nh
         if cache is None or cache.length == 0:
             if cache is not None:  # fill an empty cache with the whole window
                 cache.k[layer][:, :, :T] = k
                 cache.v[layer][:, :, :T] = v
+            # causal self-attention, softmax(q k^T / sqrt(hs) + mask) v: (B, nh, T, hs), where
+            # the mask hides every later position (is_causal), with a fused kernel
             y = F.scaled_dot_product_attention(
                 q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0)
         else:  # new tokens attend to the cached window and to each other, causally
@@ -210,15 +219,20 @@ class CausalSelfAttention(nn.Module):
             cache.k[layer][:, :, past:past + T] = k
             cache.v[layer][:, :, past:past + T] = v
             k, v = cache.k[layer][:, :, :past + T], cache.v[layer][:, :, :past + T]
-            mask = None
-            if T > 1:
+            mask = None  # one new token: the whole window is its past
+            if T > 1:  # new token i sees the window and the new tokens 0..i: (T, past + T)
                 mask = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(past)
             y = F.scaled_dot_product_attention(q.to(k.dtype), k, v, attn_mask=mask)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)
-        return self.resid_dropout(self.c_proj(y))
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C): the heads side by side
+        return self.resid_dropout(self.c_proj(y))  # output projection
 
 
 class MLP(nn.Module):
+    """Two linear layers with a GELU between them, ``C -> 4C -> C``, applied to each position.
+
+    Shown in Chapter 14, *A transformer on tiny Shakespeare*.
+    """
+
     def __init__(self, config: GPTConfig):
         super().__init__()
         self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
@@ -231,7 +245,10 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block: ``x + attn(ln(x))``, then ``x + mlp(ln(x))``."""
+    """Pre-norm transformer block: ``x + attn(ln(x))``, then ``x + mlp(ln(x))``.
+
+    Shown in Chapter 14, *A transformer on tiny Shakespeare*.
+    """
 
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -240,9 +257,9 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x, cache: KVCache | None = None, layer: int = 0):
-        x = x + self.attn(self.ln_1(x), cache, layer)
-        return x + self.mlp(self.ln_2(x))
+    def forward(self, x, cache: KVCache | None = None, layer: int = 0):  # x: (B, T, C)
+        x = x + self.attn(self.ln_1(x), cache, layer)  # positions exchange information
+        return x + self.mlp(self.ln_2(x))  # each position is transformed on its own
 
 
 class GPT(nn.Module):

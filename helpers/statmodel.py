@@ -5,8 +5,9 @@ One context's next-token distribution is a probability vector over ``s`` tokens.
 ``m - 1`` (Fully Synthetic training, §2.2). With ``c`` contexts, ``p0`` has shape ``(c, s)`` and
 every context evolves independently, with its own sample size if ``n`` has shape ``(c,)``.
 
-Internally every (run, context) pair is one *chain*, a row of a count matrix, and one
-generation is one call of :func:`_resample` on all chains.
+Internally every (run, context) pair is one *chain*, a row of a ``(B, s)`` array, and one
+generation of every chain is one call of :func:`next_generation` (shown in Chapter 2,
+*Recursive training*).
 
 Every other scheme is a :class:`Schedule` run by one engine, :func:`recursive` (eq. (5)): the
 schedule gives ``n_t^(m)``, the number of samples generation ``m`` takes from each source ``t``
@@ -41,6 +42,7 @@ from helpers.agreement import mean_se
 
 __all__ = [
     "fully_synthetic",
+    "next_generation",
     "recursive",
     "Schedule",
     "partially_synthetic",
@@ -91,12 +93,31 @@ def _resample(weights: np.ndarray, n: np.ndarray, rng: np.random.Generator,
 
     ``weights`` is a ``(B, w)`` array of probabilities or counts, ``n`` a ``(B,)`` int array and
     ``total`` the row sums of ``weights``, shape ``(B, 1)`` or scalar (computed if not given).
-    Returns ``(B, w)`` int64 counts whose row ``b`` sums to ``n[b]``. This is the only random
-    step of the engine.
+    Returns ``(B, w)`` int64 counts whose row ``b`` sums to ``n[b]``. :func:`recursive` and the
+    first generation of :func:`collapse_times` draw with it; :func:`next_generation` is the same
+    draw for Fully Synthetic training.
     """
     if total is None:
         total = weights.sum(axis=1, keepdims=True)
     return rng.multinomial(n, weights / total)
+
+
+def next_generation(p: np.ndarray, n: np.ndarray, rng: np.random.Generator,
+                    sampler: Callable | None = None) -> np.ndarray:
+    """One Fully Synthetic generation of every chain at once: ``p^(m)`` from ``p^(m-1)``.
+
+    Shown in Chapter 2, *Recursive training*.
+
+    Row ``b`` of ``p``, shape ``(B, s)``, is the model ``p^(m-1)`` of chain ``b`` (one run of one
+    context); ``n``, shape ``(B,)``, holds the chains' sample sizes. Each chain draws its ``n[b]``
+    training tokens from its model (or from ``sampler(p)``, the distribution a decoding rule
+    makes it sample from), counted by token: one multinomial draw per chain, the only random
+    step. The new model is their empirical distribution, the maximum-likelihood estimate of
+    eq. (2). Returns ``p^(m)``, shape ``(B, s)``.
+    """
+    q = p if sampler is None else _apply_sampler(sampler, p)  # (B, s) what each model samples
+    counts = rng.multinomial(n, q)  # (B, s) ints, row b sums to n[b]: the tokens, counted
+    return counts / n[:, None]  # (B, s) the empirical distributions, eq. (2)
 
 
 def fully_synthetic(p0, n, generations: int, runs: int = 1, seed=None,
@@ -122,13 +143,10 @@ def fully_synthetic(p0, n, generations: int, runs: int = 1, seed=None,
     shape = lead + starts.shape[1:]  # (runs, s) or (runs, c, s): one generation of every run
     traj = np.empty(shape[:1] + (generations + 1,) + shape[1:])
     traj[:, 0] = starts.reshape(shape)
-    counts = starts
-    for m in range(1, generations + 1):
-        if sampler is None or m == 1:
-            counts = _resample(counts, sizes, rng, total=None if m == 1 else sizes[:, None])
-        else:
-            counts = _resample(_apply_sampler(sampler, counts / sizes[:, None]), sizes, rng)
-        traj[:, m] = (counts / sizes[:, None]).reshape(shape)
+    p = starts / starts.sum(axis=1, keepdims=True)  # p0, one row per chain
+    for m in range(1, generations + 1):  # generation 1 is fitted on real data: no sampler
+        p = next_generation(p, sizes, rng, sampler if m > 1 else None)
+        traj[:, m] = p.reshape(shape)
     return traj
 
 
@@ -152,7 +170,8 @@ def _apply_sampler(sampler, q: np.ndarray) -> np.ndarray:
     total = out.sum(1, keepdims=True)
     if (total <= 0).any():
         raise ValueError("sampler returned an all-zero distribution; every row needs mass.")
-    return out / total
+    out = out / total
+    return out / out.sum(1, keepdims=True)  # renormalised twice, as always: the same draws
 
 
 @dataclass(frozen=True, eq=False)
@@ -230,20 +249,21 @@ def collapse_times(p0, n, runs: int, seed=None, max_generations: int | None = No
 
 
 def _run_sampled(counts, sizes, limit, sampler, rng):
-    """:func:`helpers._kernels.run_to_absorption` with a ``sampler``, vectorised over the live
-    chains."""
+    """:func:`helpers._kernels.run_to_absorption` with a ``sampler``: :func:`next_generation`
+    on the live chains, dropping each chain once it is a Dirac mass."""
     times = np.full(len(counts), -1)
     token = np.full(len(counts), -1)
     live = np.arange(len(counts))
+    p = counts / sizes[:, None]
     m = 1
     while True:
-        dirac = (counts == sizes[live, None]).any(1)
-        times[live[dirac]], token[live[dirac]] = m, counts[dirac].argmax(1)
-        live, counts = live[~dirac], counts[~dirac]
+        dirac = (p == 1).any(1)
+        times[live[dirac]], token[live[dirac]] = m, p[dirac].argmax(1)
+        live, p = live[~dirac], p[~dirac]
         if not live.size or m >= limit:
             return times, token
         m += 1
-        counts = _resample(_apply_sampler(sampler, counts / sizes[live, None]), sizes[live], rng)
+        p = next_generation(p, sizes[live], rng, sampler)
 
 
 EXACT_MAX_STATES = 5000  # exact_collapse_time solves a dense system of this many states

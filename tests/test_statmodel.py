@@ -141,6 +141,23 @@ def test_collapsed_fraction_within_bounds():
     assert np.all(rho >= lower - 4 * se) and np.all(rho <= upper + 4 * se)
 
 
+def test_next_generation_is_the_step_of_fully_synthetic():
+    rng = np.random.default_rng(4)
+    chains = np.broadcast_to(CONTEXTS, (5, 3, 4)).reshape(15, 4)  # 5 runs of 3 contexts
+    sizes = np.tile(N_CONTEXTS, 5)
+    p1 = statmodel.next_generation(chains, sizes, rng)
+    assert p1.shape == (15, 4)
+    np.testing.assert_allclose(p1.sum(1), 1)
+    np.testing.assert_allclose(p1 * sizes[:, None], np.round(p1 * sizes[:, None]), atol=1e-12)
+    assert np.all(p1[chains == 0] == 0)  # an unseen token stays unseen
+    # fully_synthetic is next_generation, repeated, on the chains of its runs and contexts
+    traj = statmodel.fully_synthetic(CONTEXTS, N_CONTEXTS, 4, runs=5, seed=9)
+    rng, p = np.random.default_rng(9), chains
+    for m in range(1, 5):
+        p = statmodel.next_generation(p, sizes, rng)
+        np.testing.assert_array_equal(p.reshape(5, 3, 4), traj[:, m])
+
+
 # --- collapse_times -------------------------------------------------------------------------------
 
 def test_collapse_times_absorbs_every_run():
