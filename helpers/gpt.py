@@ -193,51 +193,61 @@ class CausalSelfAttention(nn.Module):
 
     def __init__(self, config: GPTConfig):
         super().__init__()
+        C, bias = config.n_embd, config.bias
         # query, key and value projections for all heads, in one matrix
-        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
+        self.c_attn = nn.Linear(C, 3 * C, bias=bias)
         # output projection
-        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.c_proj = nn.Linear(C, C, bias=bias)
         self.resid_dropout = nn.Dropout(config.dropout)
-        self.n_head, self.n_embd, self.dropout = config.n_head, config.n_embd, config.dropout
+        self.n_head, self.n_embd = config.n_head, config.n_embd
+        self.dropout = config.dropout
 
     def forward(self, x, cache: KVCache | None = None, layer: int = 0):
-        B, T, C = x.shape  # batch size, sequence length, embedding width (n_embd)
-        # query, key and value of every head in one matrix product; the heads become a batch dim
+        # batch size, sequence length, embedding width (n_embd)
+        B, T, C = x.shape
+        # query, key and value of every head in one matrix product
         q, k, v = self.c_attn(x).split(self.n_embd, dim=2)  # each (B, T, C)
+        # the heads become a batch dimension: each (B, nh, T, hs), hs = C // nh
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-                   for t in (q, k, v))  # each (B, nh, T, hs), hs = C // nh
+                   for t in (q, k, v))
         if cache is None or cache.length == 0:
             if cache is not None:  # fill an empty cache with the whole window
                 cache.k[layer][:, :, :T] = k
                 cache.v[layer][:, :, :T] = v
-            # causal self-attention, softmax(q k^T / sqrt(hs) + mask) v: (B, nh, T, hs), where
-            # the mask hides every later position (is_causal), with a fused kernel
+            # softmax(q k^T / sqrt(hs) + mask) v, (B, nh, T, hs), in one fused
+            # kernel; the causal mask hides every later position
             y = F.scaled_dot_product_attention(
-                q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0)
-        else:  # new tokens attend to the cached window and to each other, causally
+                q, k, v, is_causal=True,
+                dropout_p=self.dropout if self.training else 0.0)
+        else:  # new tokens attend to the cached window and to each other
             past = cache.length
             cache.k[layer][:, :, past:past + T] = k
             cache.v[layer][:, :, past:past + T] = v
-            k, v = cache.k[layer][:, :, :past + T], cache.v[layer][:, :, :past + T]
+            k = cache.k[layer][:, :, :past + T]  # (B, nh, past + T, hs)
+            v = cache.v[layer][:, :, :past + T]
             mask = None  # one new token: the whole window is its past
-            if T > 1:  # new token i sees the window and the new tokens 0..i: (T, past + T)
-                mask = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(past)
-            y = F.scaled_dot_product_attention(q.to(k.dtype), k, v, attn_mask=mask)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C): the heads side by side
+            if T > 1:  # new token i sees the window and new tokens 0..i
+                mask = torch.ones(T, past + T, dtype=torch.bool,
+                                  device=x.device).tril(past)  # (T, past + T)
+            y = F.scaled_dot_product_attention(q.to(k.dtype), k, v,
+                                               attn_mask=mask)
+        # the heads side by side again: (B, T, C)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.resid_dropout(self.c_proj(y))  # output projection
 
 
 class MLP(nn.Module):
-    """Two linear layers with a GELU between them, ``C -> 4C -> C``, applied to each position.
+    """Two linear layers and a GELU, ``C -> 4C -> C``, applied to each position.
 
     Shown in Chapter 14, *A transformer on tiny Shakespeare*.
     """
 
     def __init__(self, config: GPTConfig):
         super().__init__()
-        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        C, bias = config.n_embd, config.bias
+        self.c_fc = nn.Linear(C, 4 * C, bias=bias)
         self.gelu = nn.GELU()
-        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.c_proj = nn.Linear(4 * C, C, bias=bias)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x):
@@ -257,9 +267,10 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x, cache: KVCache | None = None, layer: int = 0):  # x: (B, T, C)
-        x = x + self.attn(self.ln_1(x), cache, layer)  # positions exchange information
-        return x + self.mlp(self.ln_2(x))  # each position is transformed on its own
+    def forward(self, x, cache: KVCache | None = None, layer: int = 0):
+        # x: (B, T, C), the residual stream
+        x = x + self.attn(self.ln_1(x), cache, layer)  # positions exchange
+        return x + self.mlp(self.ln_2(x))  # each position on its own
 
 
 class GPT(nn.Module):

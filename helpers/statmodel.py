@@ -104,20 +104,21 @@ def _resample(weights: np.ndarray, n: np.ndarray, rng: np.random.Generator,
 
 def next_generation(p: np.ndarray, n: np.ndarray, rng: np.random.Generator,
                     sampler: Callable | None = None) -> np.ndarray:
-    """One Fully Synthetic generation of every chain at once: ``p^(m)`` from ``p^(m-1)``.
+    """One generation of Fully Synthetic training, for every chain at once.
 
     Shown in Chapter 2, *Recursive training*.
 
-    Row ``b`` of ``p``, shape ``(B, s)``, is the model ``p^(m-1)`` of chain ``b`` (one run of one
-    context); ``n``, shape ``(B,)``, holds the chains' sample sizes. Each chain draws its ``n[b]``
-    training tokens from its model (or from ``sampler(p)``, the distribution a decoding rule
-    makes it sample from), counted by token: one multinomial draw per chain, the only random
-    step. The new model is their empirical distribution, the maximum-likelihood estimate of
-    eq. (2). Returns ``p^(m)``, shape ``(B, s)``.
+    Row ``b`` of ``p``, shape ``(B, s)``, is the model ``p^(m-1)`` of chain
+    ``b`` (one run of one context), and ``n[b]`` its sample size. Each chain
+    draws ``n[b]`` training tokens from its model (or from ``sampler(p)``,
+    the distribution a decoding rule makes it sample from), counted by
+    token: one multinomial draw per chain, the only random step. Returns
+    ``p^(m)``, their empirical distributions (the MLE, eq. (2)), ``(B, s)``.
     """
-    q = p if sampler is None else _apply_sampler(sampler, p)  # (B, s) what each model samples
-    counts = rng.multinomial(n, q)  # (B, s) ints, row b sums to n[b]: the tokens, counted
-    return counts / n[:, None]  # (B, s) the empirical distributions, eq. (2)
+    # (B, s): the distribution each model samples from
+    q = p if sampler is None else _apply_sampler(sampler, p)
+    counts = rng.multinomial(n, q)  # (B, s) ints, row b sums to n[b]
+    return counts / n[:, None]  # (B, s): the empirical distributions
 
 
 def fully_synthetic(p0, n, generations: int, runs: int = 1, seed=None,
