@@ -237,7 +237,7 @@ class CausalSelfAttention(nn.Module):
 
 
 class MLP(nn.Module):
-    """Two linear layers and a GELU, ``C -> 4C -> C``, applied to each position.
+    """Two linear layers and a GELU, ``C -> 4C -> C``, for each position.
 
     Shown in Chapter 14, *A transformer on tiny Shakespeare*.
     """
@@ -255,7 +255,7 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block: ``x + attn(ln(x))``, then ``x + mlp(ln(x))``.
+    """Pre-norm block: ``x + attn(ln(x))``, then ``x + mlp(ln(x))``.
 
     Shown in Chapter 14, *A transformer on tiny Shakespeare*.
     """
