@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
+from helpers.generation import generate  # noqa: E402
 from helpers.gpt import GPT, get_config  # noqa: E402
-from helpers.sample import generate  # noqa: E402
 
 
 def best_time(fn, repeats: int):

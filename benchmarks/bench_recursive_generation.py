@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
-from helpers import data, experiments, sample  # noqa: E402
+from helpers import data, experiments, generation  # noqa: E402
 from helpers.runtime import pick_device  # noqa: E402
 from helpers.train import train  # noqa: E402
 
@@ -63,7 +63,7 @@ def main(argv=None) -> int:
 
     def sample_with(n_streams: int, use_cache: bool) -> float:
         start = time.perf_counter()
-        sample.generate(model, tok.encode("\n"), n_streams, math.ceil(chars / n_streams),
+        generation.generate(model, tok.encode("\n"), n_streams, math.ceil(chars / n_streams),
                         seed=1, use_cache=use_cache)
         sync(device)
         return time.perf_counter() - start

@@ -1,12 +1,18 @@
-"""Argument checks shared by :mod:`helpers.theory` and :mod:`helpers.statmodel`.
+"""Argument checks shared by every module of :mod:`helpers`, written once.
 
-Every check raises ``TypeError`` for a value of the wrong kind and ``ValueError`` for a value
-of the right kind but out of range, with a message that says how to fix it.
+Every check raises ``TypeError`` for a value of the wrong kind (a float where an integer is
+needed, a string where a number is) and ``ValueError`` for a value of the right kind but out of
+range, with a message that names the argument and says how to fix it. Checks of one module's
+own objects (the output of a :class:`helpers.statmodel.Schedule`, the consistency of a
+:class:`helpers.gpt.GPTConfig`, the shape of a trajectory) stay with that module and follow
+the same rule.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -44,14 +50,37 @@ def validate_distribution(p, name: str = "p0", ndims: tuple[int, ...] = (1, 2)) 
     return arr
 
 
-def validate_int(value, name: str, minimum: int) -> int:
-    """Return ``value`` as an int after checking it is an integer >= ``minimum``."""
+def validate_int(value, name: str, minimum: int, maximum: int | None = None,
+                 hint: str = "") -> int:
+    """Return ``value`` as an int after checking it is an integer in ``[minimum, maximum]``.
+
+    ``maximum=None`` leaves it unbounded above; ``hint``, a sentence, is added to the message of
+    an out-of-range value. numpy integers are integers; ``bool`` is not.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__}).")
+    tail = f" {hint}" if hint else ""
+    if maximum is not None and not minimum <= value <= maximum:
+        raise ValueError(f"{name} must be an integer in [{minimum}, {maximum}], got {value}."
+                         + tail)
     if value < minimum:
         kind = "nonnegative" if minimum == 0 else f">= {minimum}"
-        raise ValueError(f"{name} must be {kind}, got {value}.")
+        raise ValueError(f"{name} must be {kind}, got {value}." + tail)
     return int(value)
+
+
+def validate_sizes(x, name: str) -> float | np.ndarray:
+    """Return ``x``, an integer >= 1 or an array of them, as float (scalars stay scalars).
+
+    For the sizes (``n``, ``N``, ``s``) of the closed forms in :mod:`helpers.theory` and
+    :mod:`helpers.wright_fisher`, which broadcast over arrays of sizes.
+    """
+    arr = np.asarray(x)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must be an integer (or an array of integers), got {x!r}.")
+    if (arr < 1).any():
+        raise ValueError(f"{name} must be >= 1, got min {arr.min()}.")
+    return arr.astype(float) if arr.ndim else float(arr)
 
 
 def validate_sample_size(n, contexts: int | None = None, name: str = "n") -> int | np.ndarray:
@@ -89,3 +118,111 @@ def validate_generation_index(m) -> np.ndarray:
     if (arr < 0).any():
         raise ValueError(f"generation indices m must be nonnegative, got min {arr.min()}.")
     return arr.astype(np.int64)
+
+
+def validate_seed(seed, name: str = "seed", allow_none: bool = False) -> int | None:
+    """Return ``seed``, a non-negative integer (or ``None`` when ``allow_none``), as an int."""
+    if seed is None and allow_none:
+        return None
+    what = "a non-negative integer" + (" or None" if allow_none else "")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be {what}, got {seed!r} ({type(seed).__name__}).")
+    if seed < 0:
+        raise ValueError(f"{name} must be {what}, got {seed}.")
+    return int(seed)
+
+
+def validate_real(value, name: str, minimum: float = -math.inf, maximum: float = math.inf, *,
+                  open_min: bool = False, open_max: bool = False, hint: str = "") -> float:
+    """Return ``value`` as a float after checking it is a finite real number in an interval.
+
+    The interval runs from ``minimum`` to ``maximum``, each end included unless ``open_min`` or
+    ``open_max``; ``hint``, a sentence, is added to the message of an out-of-range value.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__}).")
+    value = float(value)
+    tail = f" {hint}" if hint else ""
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}." + tail)
+    below = value <= minimum if open_min else value < minimum
+    above = value >= maximum if open_max else value > maximum
+    if below or above:
+        low, high = ("(" if open_min else "["), (")" if open_max else "]")
+        if maximum == math.inf:
+            where = f"{'>' if open_min else '>='} {minimum:g}"
+        elif minimum == -math.inf:
+            where = f"{'<' if open_max else '<='} {maximum:g}"
+        else:
+            where = f"in {low}{minimum:g}, {maximum:g}{high}"
+        raise ValueError(f"{name} must be {where}, got {value}." + tail)
+    return value
+
+
+def is_torch(x) -> bool:
+    """Whether ``x`` is a ``torch.Tensor`` (without importing torch when nobody has)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def validate_weights(p, name: str = "p"):
+    """``p`` normalised along its last axis, as a float array or a floating torch tensor.
+
+    ``p`` holds nonnegative weights (probabilities or counts), any leading axes, each row with a
+    positive sum; a torch tensor stays a tensor on its device (integer tensors become float64).
+    """
+    if is_torch(p):
+        q = p if p.is_floating_point() else p.double()
+        bad = (not bool(q.isfinite().all()), bool((q < 0).any()))
+        total = q.sum(-1, keepdim=True) if q.ndim else q
+    else:
+        try:
+            q = np.asarray(p, dtype=float)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must be an array of probabilities, got "
+                            f"{type(p).__name__}.") from err
+        bad = (not np.isfinite(q).all(), bool((q < 0).any()))
+        total = q.sum(-1, keepdims=True) if q.ndim else q
+    if q.ndim == 0 or q.shape[-1] == 0:
+        raise ValueError(f"{name} must have at least one token on its last axis, got shape "
+                         f"{tuple(q.shape)}.")
+    if bad[0]:
+        raise ValueError(f"{name} contains NaN or infinite entries.")
+    if bad[1]:
+        raise ValueError(f"{name} has negative entries; probabilities must be nonnegative.")
+    if bool((total <= 0).any()):
+        raise ValueError(f"some row of {name} is all zeros; every distribution needs positive "
+                         "mass.")
+    return q / total
+
+
+# --- decoding parameters (helpers.decoding and helpers.generation) -----------------------------
+
+def validate_temperature(temperature) -> float:
+    """Return the decoding temperature, a positive finite number, as a float."""
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+        raise TypeError(f"temperature must be a positive number, got {temperature!r}.")
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be positive and finite, got {temperature}; use 1.0 "
+                         "for no change, < 1 to sharpen and > 1 to flatten.")
+    return float(temperature)
+
+
+def validate_top_k(k, s: int) -> int:
+    """Return ``k`` of top-k decoding, an integer with ``1 <= k <= s`` (``s`` the vocabulary)."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"k must be an integer, got {k!r} ({type(k).__name__}).")
+    if not 1 <= k <= s:
+        raise ValueError(f"k must satisfy 1 <= k <= s = {s} (the vocabulary size), got {k}; "
+                         "use top_k=None for no truncation.")
+    return int(k)
+
+
+def validate_top_p(p_threshold) -> float:
+    """Return the threshold of top-p (nucleus) decoding, a number in ``(0, 1]``, as a float."""
+    if isinstance(p_threshold, bool) or not isinstance(p_threshold, numbers.Real):
+        raise TypeError(f"p_threshold must be a number in (0, 1], got {p_threshold!r}.")
+    if not 0 < p_threshold <= 1:
+        raise ValueError(f"p_threshold must lie in (0, 1], got {p_threshold}; 1 keeps every "
+                         "token (use top_p=None for no truncation).")
+    return float(p_threshold)

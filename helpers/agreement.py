@@ -39,10 +39,11 @@ its standard error (for a printout or an error bar).
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
+
+from helpers._validate import validate_real
 
 __all__ = [
     "agree",
@@ -152,7 +153,7 @@ def level(k: float) -> float:
     """
     from scipy.stats import norm
 
-    return float(2 * norm.sf(_check_k(k)))
+    return float(2 * norm.sf(validate_real(k, "k (the number of standard errors allowed)", 0)))
 
 
 def binomial_se(q, trials) -> np.ndarray:
@@ -303,16 +304,6 @@ def mean_se(values) -> tuple[np.ndarray, np.ndarray]:
 
 # --- estimates and standard errors --------------------------------------------------------------
 
-def _check_k(k) -> float:
-    if isinstance(k, bool) or not isinstance(k, numbers.Real):
-        raise TypeError(f"k (the number of standard errors allowed) must be a number, got {k!r}.")
-    k = float(k)
-    if not (math.isfinite(k) and k >= 0):
-        raise ValueError(f"k (the number of standard errors allowed) must be finite and >= 0, "
-                         f"got {k}.")
-    return k
-
-
 def _as_array(values, name: str) -> np.ndarray:
     try:
         arr = np.asarray(values)
@@ -449,14 +440,13 @@ def _z_scores(diff: np.ndarray, se: np.ndarray, scale: np.ndarray) -> np.ndarray
 
 def _check(kind, simulated, reference, *, k, statistic, paired, exact=False, rtol=0.0,
            atol=0.0, se=None, min_se=0.0, labels=None, what="the simulation") -> Agreement:
-    k = _check_k(k)
+    k = validate_real(k, "k (the number of standard errors allowed)", 0)
     if not isinstance(exact, bool):
         raise TypeError(f"exact must be True or False, got {exact!r}.")
     estimate, expected, se, shape, events = _estimate(simulated, reference, statistic, paired,
                                                       tolerate_outside=kind != "agree", se=se)
     se = np.maximum(se, _nonnegative(min_se, "min_se", shape))
-    if isinstance(rtol, bool) or not isinstance(rtol, numbers.Real) or not rtol >= 0:
-        raise ValueError(f"rtol must be a number >= 0, got {rtol!r}.")
+    rtol = validate_real(rtol, "rtol", 0)
     tolerance = _nonnegative(atol, "atol", shape) + rtol * np.abs(expected)
     diff = estimate - expected
     scale = np.abs(expected)

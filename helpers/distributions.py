@@ -9,11 +9,12 @@ initial distributions; :func:`with_S0` picks the shape parameter that hits a tar
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
+
+from helpers._validate import validate_int, validate_real
 
 __all__ = ["uniform", "geometric", "power_law", "shape_parameter", "with_S0", "describe",
            "Profile", "SHAPES"]
@@ -21,25 +22,9 @@ __all__ = ["uniform", "geometric", "power_law", "shape_parameter", "with_S0", "d
 SHAPES = ("power_law", "geometric")
 
 
-def _int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__}).")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
-    return int(value)
-
-
-def _real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__}).")
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}.")
-    return float(value)
-
-
 def _sizes(s, support) -> tuple[int, int]:
-    s = _int(s, "s", 1)
-    support = _int(support, "support", 1)
+    s = validate_int(s, "s", 1)
+    support = validate_int(support, "support", 1)
     if support > s:
         raise ValueError(f"support ({support}) cannot exceed the vocabulary size s ({s}).")
     return s, support
@@ -67,7 +52,7 @@ def geometric(s: int, support: int, ratio: float) -> np.ndarray:
     ``ratio = 1`` is :func:`uniform`; smaller ratios concentrate the mass on the first tokens.
     """
     s, support = _sizes(s, support)
-    ratio = _real(ratio, "ratio")
+    ratio = validate_real(ratio, "ratio")
     if not 0 < ratio <= 1:
         raise ValueError(f"ratio must lie in (0, 1], got {ratio}.")
     # computed in log space; the first weight is exactly 1, so the sum never underflows
@@ -80,7 +65,7 @@ def power_law(s: int, support: int, exponent: float) -> np.ndarray:
     ``exponent >= 0``; ``exponent = 0`` is :func:`uniform` and ``exponent = 1`` Zipf's law.
     """
     s, support = _sizes(s, support)
-    exponent = _real(exponent, "exponent")
+    exponent = validate_real(exponent, "exponent")
     if exponent < 0:
         raise ValueError(f"exponent must be nonnegative, got {exponent}.")
     return _pad(np.exp(-exponent * np.log(np.arange(1, support + 1))), s)
@@ -97,8 +82,8 @@ def shape_parameter(support: int, S0: float, shape: str = "power_law") -> float:
     most spread out one on that support (exponent 0, ratio 1), and ``S0 = 1`` would be a Dirac
     mass. Solved by bisection (Brent's method) to about 1e-12 in ``S0``.
     """
-    support = _int(support, "support", 1)
-    S0 = _real(S0, "S0")
+    support = validate_int(support, "support", 1)
+    S0 = validate_real(S0, "S0")
     if shape not in SHAPES:
         raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}.")
     if not 1 / support <= S0 < 1:

@@ -37,13 +37,14 @@ from torch.func import functional_call, stack_module_state
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from tqdm.auto import tqdm
 
+from helpers._validate import validate_seed
+from helpers.atomic import atomic_write
 from helpers.gpt import GPT, GPTConfig
 from helpers.train import (
     CHECKPOINT,
     DeadlineReached,
     History,
     _Clock,
-    atomic_save,
     get_batch,
     load_checkpoint,
     lr_at,
@@ -87,10 +88,7 @@ def _check_members(corpora, seeds) -> tuple[list, list[int]]:
     if not corpora or len(corpora) != len(seeds):
         raise ValueError(f"Give one corpus per seed (one per member), got {len(corpora)} corpora "
                          f"and {len(seeds)} seeds.")
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise ValueError(f"seeds must be non-negative integers, got {s!r}.")
-    return corpora, [int(s) for s in seeds]
+    return corpora, [validate_seed(s, "every seed") for s in seeds]
 
 
 def train_ensemble(config: GPTConfig, corpora, val_tokens, seeds, device: str | None = None,
@@ -205,13 +203,12 @@ def train_ensemble(config: GPTConfig, corpora, val_tokens, seeds, device: str | 
         share_timings()
 
     def save() -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_save({"params": {k: v.detach() for k, v in params.items()},
-                     "optimizer": optimizer.state_dict(),
-                     "scaler": scaler.state_dict() if scaler is not None else None,
-                     "step": step, "config": config.to_dict(), "seeds": seeds,
-                     "histories": [asdict(h) for h in histories],
-                     "rng": rng_state(batch_gens)}, path)
+        state = {"params": {k: v.detach() for k, v in params.items()},
+                 "optimizer": optimizer.state_dict(),
+                 "scaler": scaler.state_dict() if scaler is not None else None,
+                 "step": step, "config": config.to_dict(), "seeds": seeds,
+                 "histories": [asdict(h) for h in histories], "rng": rng_state(batch_gens)}
+        atomic_write(path, lambda f: torch.save(state, f))
 
     if step == 0 and not histories[0].iterations:
         evaluate(0)

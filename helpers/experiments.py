@@ -36,8 +36,6 @@ import contextlib
 import hashlib
 import json
 import math
-import os
-import tempfile
 import time
 import zlib
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -46,6 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from helpers import results
+from helpers._validate import validate_int, validate_seed
+from helpers.atomic import atomic_write
 from helpers.gpt import GPTConfig, get_config
 
 __all__ = ["Setting", "SETTINGS", "PAPER_SETTINGS", "ExperimentConfig", "SCALES",
@@ -105,12 +105,8 @@ class ExperimentConfig:
             raise TypeError("model must be a GPTConfig; use helpers.gpt.get_config('paper').")
         for name in ("generations", "corpus_chars", "n_contexts", "sample_streams",
                      "shown_chars"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"ExperimentConfig.{name} must be a positive integer, got "
-                                 f"{value!r}.")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}.")
+            validate_int(getattr(self, name), f"ExperimentConfig.{name}", 1)
+        validate_seed(self.seed, "ExperimentConfig.seed")
         unknown = [s for s in self.settings if s not in SETTINGS]
         if unknown or not self.settings or len(set(self.settings)) != len(self.settings):
             raise ValueError(f"settings must be distinct names from {list(SETTINGS)}, got "
@@ -118,10 +114,8 @@ class ExperimentConfig:
         if self.corpus_chars <= 2 * (self.model.block_size + 1):
             raise ValueError(f"corpus_chars={self.corpus_chars} is too small to train a model "
                              f"with block_size={self.model.block_size}; use more characters.")
-        if any(isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 12
-               for k in self.ngram_orders):
-            raise ValueError(f"ngram_orders must be integers in [1, 12], got "
-                             f"{self.ngram_orders!r}.")
+        for k in self.ngram_orders:
+            validate_int(k, "every entry of ExperimentConfig.ngram_orders", 1, 12)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -182,7 +176,7 @@ def experiment_config(scale: str, **overrides) -> ExperimentConfig:
 
 
 # the modules whose code determines the results
-CODE = ("experiments", "gpt", "train", "ensemble", "sample", "sampling", "data")
+CODE = ("experiments", "gpt", "train", "ensemble", "generation", "decoding", "data")
 
 
 def _code_fingerprint() -> str:
@@ -221,16 +215,13 @@ def _seed(seed: int, *parts) -> int:
 
 
 def _save_array(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write(path, lambda f: np.save(f, array))
+
+
+def _save_model(path: Path, model) -> None:
+    import torch
+
+    atomic_write(path, lambda f: torch.save(model.state_dict(), f))
 
 
 def _load_json(path: Path) -> dict | None:
@@ -358,14 +349,14 @@ def _train_together(ctx: _Context, stage: str, jobs: list[tuple[Path, np.ndarray
 
 
 def _probs(ctx: _Context, model, contexts: np.ndarray) -> np.ndarray:
-    from helpers.sample import next_token_distributions
+    from helpers.generation import next_token_distributions
 
     return next_token_distributions(model, contexts, precision=ctx.precision).numpy()
 
 
 def _sample(ctx: _Context, model, setting: Setting, seed: int) -> tuple[np.ndarray, float]:
     """``corpus_chars`` sampled ids (streams start at a newline) and the seconds it took."""
-    from helpers.sample import generate
+    from helpers.generation import generate
 
     cfg = ctx.config
     streams = min(cfg.sample_streams, cfg.corpus_chars)
@@ -416,9 +407,7 @@ def _ground_truth(ctx: _Context, train_tokens: np.ndarray) -> None:
     _save_array(folder / "real-corpus.npy", corpus)
     _save_array(folder / "contexts.npy", contexts)
     _save_array(folder / "probs.npy", p0)
-    from helpers.train import atomic_save
-
-    atomic_save(model.state_dict(), folder / "model.pt")
+    _save_model(folder / "model.pt", model)
     _finish(folder, _record(
         ctx, **_model_record(history), sigma=_spread(sigma), text=text,
         tiny_shakespeare_text=real, sample_text=ctx.tokenizer.decode(corpus[:cfg.shown_chars]),
@@ -452,9 +441,7 @@ def _generation_one(ctx: _Context) -> None:
         _save_array(folder / "probs.npy", p)
         extra = {}
         if name == "generation-01":
-            from helpers.train import atomic_save
-
-            atomic_save(model.state_dict(), folder / "model.pt")  # later settings sample from it
+            _save_model(folder / "model.pt", model)  # later settings sample from it
         else:
             p1 = _load(ctx.root / "generation-01", "probs.npy")
             extra["drift_p1"] = _spread(l1_distances(p, p1))
@@ -624,9 +611,8 @@ def run(config: ExperimentConfig, run_dir=None, device: str | None = None, setti
     if missing or not settings:
         raise ValueError(f"settings {missing or list(settings)} are not in this run's settings "
                          f"{list(config.settings)}.")
-    if cpu_threads is not None and (isinstance(cpu_threads, bool) or not isinstance(
-            cpu_threads, int) or cpu_threads < 1):
-        raise ValueError(f"cpu_threads must be a positive integer or None, got {cpu_threads!r}.")
+    if cpu_threads is not None:
+        cpu_threads = validate_int(cpu_threads, "cpu_threads", 1)
     device = pick_device(device)
     precision = pick_precision(device, precision)
     root = Path(run_dir) if run_dir is not None else default_run_dir(config)

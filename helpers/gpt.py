@@ -16,19 +16,20 @@ step would take the window past ``block_size`` tokens, the cache is refilled fro
 ``keep`` tokens (default ``block_size // 2``) in one full forward, and stepping resumes from
 there. The model therefore always attends to between ``keep`` and ``block_size`` tokens, and
 ``cache.start`` says where the current window begins: the logits of a step equal
-``model(tokens[:, cache.start:cache.end])[0][:, -1]``. ``helpers.sample.generate`` follows the
+``model(tokens[:, cache.start:cache.end])[0][:, -1]``. ``helpers.generation.generate`` follows the
 same window rule without a cache, so both paths sample from the same model of text.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import asdict, dataclass, fields, replace
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from helpers._validate import validate_int, validate_real
 
 __all__ = ["GPTConfig", "CONFIGS", "SCALE_CONFIGS", "get_config", "config_for_scale", "GPT",
            "KVCache", "parameter_count_formula"]
@@ -62,17 +63,8 @@ class GPTConfig:
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "batch_size",
                      "max_iters", "eval_interval", "eval_iters"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"GPTConfig.{name} must be an integer, got {value!r}.")
-            if value < 1:
-                raise ValueError(f"GPTConfig.{name} must be positive, got {value}.")
-        if isinstance(self.warmup_iters, bool) or not isinstance(self.warmup_iters,
-                                                                 numbers.Integral):
-            raise TypeError(f"GPTConfig.warmup_iters must be an integer, got "
-                            f"{self.warmup_iters!r}.")
-        if self.warmup_iters < 0:
-            raise ValueError(f"GPTConfig.warmup_iters must be >= 0, got {self.warmup_iters}.")
+            validate_int(getattr(self, name), f"GPTConfig.{name}", 1)
+        validate_int(self.warmup_iters, "GPTConfig.warmup_iters", 0)
         if self.n_embd % self.n_head:
             near = [h for h in range(1, self.n_embd + 1) if self.n_embd % h == 0]
             best = min(near, key=lambda h: abs(h - self.n_head))
@@ -80,22 +72,16 @@ class GPTConfig:
                 f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}) so that "
                 f"every head gets n_embd // n_head dimensions; use e.g. n_head={best}, or "
                 f"n_embd={self.n_head * max(1, round(self.n_embd / self.n_head))}.")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must satisfy 0 <= dropout < 1, got {self.dropout}; "
-                             "use 0.0 to disable it.")
-        for name in ("learning_rate", "min_lr", "weight_decay", "grad_clip"):
-            value = getattr(self, name)
-            if not (isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"GPTConfig.{name} must be a finite number >= 0, got {value!r}.")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}.")
+        validate_real(self.dropout, "GPTConfig.dropout", 0, 1, open_max=True,
+                      hint="Use 0.0 to disable it.")
+        for name in ("min_lr", "weight_decay", "grad_clip"):
+            validate_real(getattr(self, name), f"GPTConfig.{name}", 0)
+        validate_real(self.learning_rate, "GPTConfig.learning_rate", 0, open_min=True)
         if self.min_lr > self.learning_rate:
             raise ValueError(f"min_lr ({self.min_lr}) must not exceed learning_rate "
                              f"({self.learning_rate}); cosine decay goes from the latter down.")
         for name in ("beta1", "beta2"):
-            value = getattr(self, name)
-            if not (isinstance(value, numbers.Real) and 0 <= value < 1):
-                raise ValueError(f"GPTConfig.{name} must lie in [0, 1), got {value!r}.")
+            validate_real(getattr(self, name), f"GPTConfig.{name}", 0, 1, open_max=True)
 
     @property
     def head_dim(self) -> int:
@@ -180,13 +166,10 @@ class KVCache:
 
     def __init__(self, config: GPTConfig, batch: int, keep: int | None = None,
                  device=None, dtype=None):
-        if isinstance(batch, bool) or not isinstance(batch, numbers.Integral) or batch < 1:
-            raise ValueError(f"batch must be a positive integer, got {batch!r}.")
-        keep = config.block_size // 2 if keep is None else keep
-        if isinstance(keep, bool) or not isinstance(keep, numbers.Integral) or not (
-                1 <= keep <= config.block_size):
-            raise ValueError(f"keep must be an integer in [1, block_size={config.block_size}] "
-                             f"(the tokens kept when the window slides), got {keep!r}.")
+        batch = validate_int(batch, "batch", 1)
+        keep = validate_int(config.block_size // 2 if keep is None else keep, "keep", 1,
+                            config.block_size,
+                            hint="It is how many tokens the window keeps when it slides.")
         self.config, self.batch, self.keep = config, int(batch), int(keep)
         shape = (batch, config.n_head, config.block_size, config.head_dim)
         dtype = dtype or torch.get_default_dtype()
@@ -203,44 +186,68 @@ class KVCache:
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention with one fused q, k, v projection."""
+    """Multi-head causal self-attention with one fused q, k, v projection.
+
+    Shown in Chapter 14, *A transformer on tiny Shakespeare*.
+    """
 
     def __init__(self, config: GPTConfig):
         super().__init__()
-        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
-        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        C, bias = config.n_embd, config.bias
+        # query, key and value projections for all heads, in one matrix
+        self.c_attn = nn.Linear(C, 3 * C, bias=bias)
+        # output projection
+        self.c_proj = nn.Linear(C, C, bias=bias)
         self.resid_dropout = nn.Dropout(config.dropout)
-        self.n_head, self.n_embd, self.dropout = config.n_head, config.n_embd, config.dropout
+        self.n_head, self.n_embd = config.n_head, config.n_embd
+        self.dropout = config.dropout
 
     def forward(self, x, cache: KVCache | None = None, layer: int = 0):
+        # batch size, sequence length, embedding width (n_embd)
         B, T, C = x.shape
-        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        # query, key and value of every head in one matrix product
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)  # each (B, T, C)
+        # the heads become a batch dimension: each (B, nh, T, hs), hs = C // nh
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+                   for t in (q, k, v))
         if cache is None or cache.length == 0:
             if cache is not None:  # fill an empty cache with the whole window
                 cache.k[layer][:, :, :T] = k
                 cache.v[layer][:, :, :T] = v
+            # softmax(q k^T / sqrt(hs) + mask) v, (B, nh, T, hs), in one fused
+            # kernel; the causal mask hides every later position
             y = F.scaled_dot_product_attention(
-                q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0)
-        else:  # new tokens attend to the cached window and to each other, causally
+                q, k, v, is_causal=True,
+                dropout_p=self.dropout if self.training else 0.0)
+        else:  # new tokens attend to the cached window and to each other
             past = cache.length
             cache.k[layer][:, :, past:past + T] = k
             cache.v[layer][:, :, past:past + T] = v
-            k, v = cache.k[layer][:, :, :past + T], cache.v[layer][:, :, :past + T]
-            mask = None
-            if T > 1:
-                mask = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(past)
-            y = F.scaled_dot_product_attention(q.to(k.dtype), k, v, attn_mask=mask)
+            k = cache.k[layer][:, :, :past + T]  # (B, nh, past + T, hs)
+            v = cache.v[layer][:, :, :past + T]
+            mask = None  # one new token: the whole window is its past
+            if T > 1:  # new token i sees the window and new tokens 0..i
+                mask = torch.ones(T, past + T, dtype=torch.bool,
+                                  device=x.device).tril(past)  # (T, past + T)
+            y = F.scaled_dot_product_attention(q.to(k.dtype), k, v,
+                                               attn_mask=mask)
+        # the heads side by side again: (B, T, C)
         y = y.transpose(1, 2).contiguous().view(B, T, C)
-        return self.resid_dropout(self.c_proj(y))
+        return self.resid_dropout(self.c_proj(y))  # output projection
 
 
 class MLP(nn.Module):
+    """Two linear layers and a GELU, ``C -> 4C -> C``, for each position.
+
+    Shown in Chapter 14, *A transformer on tiny Shakespeare*.
+    """
+
     def __init__(self, config: GPTConfig):
         super().__init__()
-        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        C, bias = config.n_embd, config.bias
+        self.c_fc = nn.Linear(C, 4 * C, bias=bias)
         self.gelu = nn.GELU()
-        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.c_proj = nn.Linear(4 * C, C, bias=bias)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x):
@@ -248,7 +255,10 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block: ``x + attn(ln(x))``, then ``x + mlp(ln(x))``."""
+    """Pre-norm block: ``x + attn(ln(x))``, then ``x + mlp(ln(x))``.
+
+    Shown in Chapter 14, *A transformer on tiny Shakespeare*.
+    """
 
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -258,8 +268,9 @@ class Block(nn.Module):
         self.mlp = MLP(config)
 
     def forward(self, x, cache: KVCache | None = None, layer: int = 0):
-        x = x + self.attn(self.ln_1(x), cache, layer)
-        return x + self.mlp(self.ln_2(x))
+        # x: (B, T, C), the residual stream
+        x = x + self.attn(self.ln_1(x), cache, layer)  # positions exchange
+        return x + self.mlp(self.ln_2(x))  # each position on its own
 
 
 class GPT(nn.Module):
@@ -301,11 +312,11 @@ class GPT(nn.Module):
         return n - self.transformer.wpe.weight.numel() if non_embedding else n
 
     def _check_idx(self, idx, limit: int | None = None):
-        if not isinstance(idx, torch.Tensor) or idx.dtype != torch.long or idx.ndim != 2:
-            what = (f"{idx.dtype} tensor of shape {tuple(idx.shape)}"
-                    if isinstance(idx, torch.Tensor) else type(idx).__name__)
-            raise ValueError(f"idx must be a LongTensor of token ids of shape (batch, time), "
-                             f"got {what}.")
+        if not isinstance(idx, torch.Tensor) or idx.dtype != torch.long:
+            what = idx.dtype if isinstance(idx, torch.Tensor) else type(idx).__name__
+            raise TypeError(f"idx must be a LongTensor of token ids, got {what}.")
+        if idx.ndim != 2:
+            raise ValueError(f"idx must have shape (batch, time), got {tuple(idx.shape)}.")
         T = idx.shape[1]
         limit = self.config.block_size if limit is None else limit
         if not 1 <= T <= limit:

@@ -3,8 +3,8 @@
 Full-scale runs need a GPU; their results are saved as JSON under ``results/`` in the
 repository and shown by the chapters beside the live run. The files ship inside the package
 too (``helpers/committed``, see ``pyproject.toml``), so the chapters find them also when the
-helpers are pip-installed, as on Colab. Writes are atomic (temporary file, then rename), so an
-interrupted save never leaves a half-written file. A record from a dry run (shrunken sizes, on
+helpers are pip-installed, as on Colab. Writes are atomic (:func:`helpers.atomic.atomic_write`),
+so an interrupted save never leaves a half-written file. A record from a dry run (shrunken sizes, on
 a CPU) is never shown as a result.
 """
 
@@ -15,10 +15,10 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 import warnings
 from pathlib import Path
 
+from helpers.atomic import atomic_write
 from helpers.data import REPO_ROOT
 
 COMMIT_VAR = "BOOK_COMMIT"  # the commit, for a copy of the repository without its .git
@@ -84,19 +84,8 @@ def _path(name: str, directory=None) -> Path:
 
 
 def write_json(path, obj) -> Path:
-    """Write ``obj`` as JSON to ``path`` atomically (temporary file, fsync, rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(obj, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    """Write ``obj`` as JSON to ``path``, atomically (:func:`helpers.atomic.atomic_write`)."""
+    return atomic_write(path, lambda f: f.write(json.dumps(obj, indent=1).encode()))
 
 
 def save(name: str, data: dict, device: str, config: dict,

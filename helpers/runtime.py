@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers._validate import validate_seed
+
 SCALES: dict[str, str] = {
     "full": "the paper exactly: its model (Table 1), 2000 iterations, 1M-character corpora, "
             "10 generations (a GPU with at least 40 GB)",
@@ -150,8 +152,7 @@ def run_folder(name: str, config: dict, modules: tuple[str, ...]) -> Path:
 
 def seed_everything(seed: int) -> np.random.Generator:
     """Seed python's ``random``, numpy's global state and torch; return a fresh numpy Generator."""
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    seed = validate_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 (seeds legacy global-state code too)
     torch = _torch()

@@ -12,13 +12,15 @@ from typing import NamedTuple
 
 import numpy as np
 
+from helpers._validate import validate_distribution, validate_int, validate_real
+
 
 def _as_int_array(x, name: str, upper: int) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array, got shape {x.shape}.")
     if x.size and not np.issubdtype(x.dtype, np.integer):
-        raise ValueError(f"{name} must hold integers, got dtype {x.dtype}.")
+        raise TypeError(f"{name} must hold integers, got dtype {x.dtype}.")
     if x.size and (x.min() < 0 or x.max() >= upper):
         raise ValueError(f"{name} must lie in range(0, {upper}), got values in "
                          f"[{x.min()}, {x.max()}].")
@@ -26,9 +28,7 @@ def _as_int_array(x, name: str, upper: int) -> np.ndarray:
 
 
 def _check_corpus(contexts, tokens, c: int, s: int):
-    for value, name in ((c, "c"), (s, "s")):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    c, s = validate_int(c, "c", 1), validate_int(s, "s", 1)
     contexts = _as_int_array(contexts, "contexts", c)
     tokens = _as_int_array(tokens, "tokens", s)
     if contexts.shape != tokens.shape:
@@ -39,28 +39,18 @@ def _check_corpus(contexts, tokens, c: int, s: int):
     return contexts, tokens
 
 
-def _check_distributions(p, name: str, ndim: int) -> np.ndarray:
-    p = np.asarray(p, dtype=float)
-    if p.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {p.shape}.")
-    if np.any(p < 0) or not np.allclose(p.sum(axis=-1), 1.0, atol=1e-9):
-        raise ValueError(f"{name} must be non-negative and sum to 1 along its last axis.")
-    return p
-
-
 def sample_corpus(p, context_probs, M: int, seed=None):
     """Draw M pairs: a context from ``context_probs`` (shape (c,)), then a token from row ``p[j]``.
 
     ``p`` has shape (c, s), one next-token distribution per context. Returns ``(contexts,
     tokens)``, two int arrays of length M.
     """
-    p = _check_distributions(p, "p", 2)
-    context_probs = _check_distributions(context_probs, "context_probs", 1)
+    p = validate_distribution(p, "p", ndims=(2,))
+    context_probs = validate_distribution(context_probs, "context_probs", ndims=(1,))
     if context_probs.shape[0] != p.shape[0]:
         raise ValueError(f"context_probs has {context_probs.shape[0]} entries but p has "
                          f"{p.shape[0]} rows (contexts).")
-    if not isinstance(M, (int, np.integer)) or isinstance(M, bool) or M < 1:
-        raise ValueError(f"M must be a positive integer, got {M!r}.")
+    M = validate_int(M, "M", 1)
     rng = np.random.default_rng(seed)
     contexts = rng.choice(p.shape[0], size=M, p=context_probs)
     # Inverse-CDF sampling of each token from its own context's row, vectorised.
@@ -158,11 +148,8 @@ def fit_softmax(contexts, tokens, c: int, s: int, steps: int, lr=None, record_at
     (0 to ``steps``) after which W is stored.
     """
     contexts, tokens = _check_corpus(contexts, tokens, c, s)
-    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}.")
-    lr = default_lr(contexts, c) if lr is None else lr
-    if not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}.")
+    steps = validate_int(steps, "steps", 0)
+    lr = validate_real(default_lr(contexts, c) if lr is None else lr, "lr", 0, open_min=True)
     record_at = np.asarray(record_at, dtype=np.int64).ravel()
     if record_at.size and (record_at.min() < 0 or record_at.max() > steps):
         raise ValueError(f"record_at must lie in [0, steps={steps}].")

@@ -5,8 +5,9 @@ One context's next-token distribution is a probability vector over ``s`` tokens.
 ``m - 1`` (Fully Synthetic training, §2.2). With ``c`` contexts, ``p0`` has shape ``(c, s)`` and
 every context evolves independently, with its own sample size if ``n`` has shape ``(c,)``.
 
-Internally every (run, context) pair is one *chain*, a row of a count matrix, and one
-generation is one call of :func:`_resample` on all chains.
+Internally every (run, context) pair is one *chain*, a row of a ``(B, s)`` array, and one
+generation of every chain is one call of :func:`next_generation` (shown in Chapter 2,
+*Recursive training*).
 
 Every other scheme is a :class:`Schedule` run by one engine, :func:`recursive` (eq. (5)): the
 schedule gives ``n_t^(m)``, the number of samples generation ``m`` takes from each source ``t``
@@ -19,7 +20,7 @@ generations after the first in a small numba kernel that touches only each chain
 its chains in parallel on every core, each with its own random stream (so the results do not
 depend on the number of threads).
 Both :func:`fully_synthetic` and :func:`collapse_times` take an optional ``sampler`` (a decoding
-rule from :mod:`helpers.sampling`) that each model samples through; :func:`exact_collapse_time`
+rule from :mod:`helpers.decoding`) that each model samples through; :func:`exact_collapse_time`
 gives the exact ``E[T]`` for small ``n`` and support from the chain on count vectors.
 """
 
@@ -31,18 +32,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from helpers import _kernels
-from helpers._validate import validate_distribution, validate_int, validate_sample_size
-from helpers.agreement import mean_se
-from helpers.theory import (
-    collapse_probability_bounds,
-    collapse_time_bounds,
-    expected_sigma_fully_synthetic,
-    sigma,
-    support_size,
+from helpers._validate import (
+    validate_distribution,
+    validate_int,
+    validate_sample_size,
+    validate_seed,
 )
+from helpers.agreement import mean_se
 
 __all__ = [
     "fully_synthetic",
+    "next_generation",
     "recursive",
     "Schedule",
     "partially_synthetic",
@@ -57,11 +57,6 @@ __all__ = [
     "l1_drift",
     "is_dirac",
     "collapsed_fraction",
-    "sigma",
-    "support_size",
-    "expected_sigma_fully_synthetic",
-    "collapse_probability_bounds",
-    "collapse_time_bounds",
 ]
 
 
@@ -71,7 +66,7 @@ def _rng(seed) -> np.random.Generator:
     """A Generator from an int seed, ``None`` (fresh entropy) or an existing Generator."""
     if seed is None or isinstance(seed, np.random.Generator):
         return np.random.default_rng(seed)
-    return np.random.default_rng(validate_int(seed, "seed", 0))
+    return np.random.default_rng(validate_seed(seed))
 
 
 def _chains(p0, n, runs: int):
@@ -98,12 +93,32 @@ def _resample(weights: np.ndarray, n: np.ndarray, rng: np.random.Generator,
 
     ``weights`` is a ``(B, w)`` array of probabilities or counts, ``n`` a ``(B,)`` int array and
     ``total`` the row sums of ``weights``, shape ``(B, 1)`` or scalar (computed if not given).
-    Returns ``(B, w)`` int64 counts whose row ``b`` sums to ``n[b]``. This is the only random
-    step of the engine.
+    Returns ``(B, w)`` int64 counts whose row ``b`` sums to ``n[b]``. :func:`recursive` and the
+    first generation of :func:`collapse_times` draw with it; :func:`next_generation` is the same
+    draw for Fully Synthetic training.
     """
     if total is None:
         total = weights.sum(axis=1, keepdims=True)
     return rng.multinomial(n, weights / total)
+
+
+def next_generation(p: np.ndarray, n: np.ndarray, rng: np.random.Generator,
+                    sampler: Callable | None = None) -> np.ndarray:
+    """One generation of Fully Synthetic training, for every chain at once.
+
+    Shown in Chapter 2, *Recursive training*.
+
+    Row ``b`` of ``p``, shape ``(B, s)``, is the model ``p^(m-1)`` of chain
+    ``b`` (one run of one context), and ``n[b]`` its sample size. Each chain
+    draws ``n[b]`` training tokens from its model (or from ``sampler(p)``,
+    the distribution a decoding rule makes it sample from), counted by
+    token: one multinomial draw per chain, the only random step. Returns
+    ``p^(m)``, their empirical distributions (the MLE, eq. (2)), ``(B, s)``.
+    """
+    # (B, s): the distribution each model samples from
+    q = p if sampler is None else _apply_sampler(sampler, p)
+    counts = rng.multinomial(n, q)  # (B, s) ints, row b sums to n[b]
+    return counts / n[:, None]  # (B, s): the empirical distributions
 
 
 def fully_synthetic(p0, n, generations: int, runs: int = 1, seed=None,
@@ -116,11 +131,11 @@ def fully_synthetic(p0, n, generations: int, runs: int = 1, seed=None,
     ``seed`` is an int, ``None`` or a ``np.random.Generator``; the same int gives the same array.
 
     ``sampler``, if given, maps probabilities ``(..., s)`` to the distributions each model
-    actually samples from (a decoding rule, e.g. ``functools.partial(sampling.transform,
+    actually samples from (a decoding rule, e.g. ``functools.partial(decoding.transform,
     temperature=0.8)``): generation ``m >= 2`` draws its ``n`` samples from
     ``sampler(p^(m-1))``, and ``p^(m)`` is still their MLE. ``p^(1)`` is fitted on real samples
     of ``p0`` itself. With temperature ``!= 1`` or truncation the chain is no longer a
-    martingale; a Dirac mass stays absorbing under every transform of :mod:`helpers.sampling`.
+    martingale; a Dirac mass stays absorbing under every transform of :mod:`helpers.decoding`.
     """
     starts, sizes, lead = _chains(p0, n, runs)
     generations = validate_int(generations, "generations", 0)
@@ -129,13 +144,10 @@ def fully_synthetic(p0, n, generations: int, runs: int = 1, seed=None,
     shape = lead + starts.shape[1:]  # (runs, s) or (runs, c, s): one generation of every run
     traj = np.empty(shape[:1] + (generations + 1,) + shape[1:])
     traj[:, 0] = starts.reshape(shape)
-    counts = starts
-    for m in range(1, generations + 1):
-        if sampler is None or m == 1:
-            counts = _resample(counts, sizes, rng, total=None if m == 1 else sizes[:, None])
-        else:
-            counts = _resample(_apply_sampler(sampler, counts / sizes[:, None]), sizes, rng)
-        traj[:, m] = (counts / sizes[:, None]).reshape(shape)
+    p = starts / starts.sum(axis=1, keepdims=True)  # p0, one row per chain
+    for m in range(1, generations + 1):  # generation 1 is fitted on real data: no sampler
+        p = next_generation(p, sizes, rng, sampler if m > 1 else None)
+        traj[:, m] = p.reshape(shape)
     return traj
 
 
@@ -144,7 +156,7 @@ def _check_sampler(sampler):
     if sampler is not None and not callable(sampler):
         raise TypeError("sampler must be None or a callable mapping probabilities (..., s) to "
                         f"probabilities, got {type(sampler).__name__}; e.g. "
-                        "functools.partial(sampling.transform, temperature=0.8).")
+                        "functools.partial(decoding.transform, temperature=0.8).")
     return sampler
 
 
@@ -159,7 +171,8 @@ def _apply_sampler(sampler, q: np.ndarray) -> np.ndarray:
     total = out.sum(1, keepdims=True)
     if (total <= 0).any():
         raise ValueError("sampler returned an all-zero distribution; every row needs mass.")
-    return out / total
+    out = out / total
+    return out / out.sum(1, keepdims=True)  # renormalised twice, as always: the same draws
 
 
 @dataclass(frozen=True, eq=False)
@@ -237,20 +250,21 @@ def collapse_times(p0, n, runs: int, seed=None, max_generations: int | None = No
 
 
 def _run_sampled(counts, sizes, limit, sampler, rng):
-    """:func:`helpers._kernels.run_to_absorption` with a ``sampler``, vectorised over the live
-    chains."""
+    """:func:`helpers._kernels.run_to_absorption` with a ``sampler``: :func:`next_generation`
+    on the live chains, dropping each chain once it is a Dirac mass."""
     times = np.full(len(counts), -1)
     token = np.full(len(counts), -1)
     live = np.arange(len(counts))
+    p = counts / sizes[:, None]
     m = 1
     while True:
-        dirac = (counts == sizes[live, None]).any(1)
-        times[live[dirac]], token[live[dirac]] = m, counts[dirac].argmax(1)
-        live, counts = live[~dirac], counts[~dirac]
+        dirac = (p == 1).any(1)
+        times[live[dirac]], token[live[dirac]] = m, p[dirac].argmax(1)
+        live, p = live[~dirac], p[~dirac]
         if not live.size or m >= limit:
             return times, token
         m += 1
-        counts = _resample(_apply_sampler(sampler, counts / sizes[live, None]), sizes[live], rng)
+        p = next_generation(p, sizes[live], rng, sampler)
 
 
 EXACT_MAX_STATES = 5000  # exact_collapse_time solves a dense system of this many states
@@ -641,10 +655,7 @@ def l1_drift(traj: np.ndarray, ref_index: int = 1) -> np.ndarray:
     ``traj`` as returned by :func:`fully_synthetic`; shape ``(runs, generations + 1)`` or
     ``(runs, generations + 1, c)``.
     """
-    traj = np.asarray(traj)
-    if traj.ndim not in (3, 4):
-        raise ValueError("traj must have shape (runs, generations + 1, s) or "
-                         f"(runs, generations + 1, c, s), got shape {traj.shape}.")
+    traj = _check_traj(traj)
     generations = traj.shape[1]
     ref_index = validate_int(ref_index, "ref_index", 0)
     if ref_index >= generations:

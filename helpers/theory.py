@@ -1,16 +1,18 @@
-"""Closed forms of Theorem 1 (Fully Synthetic training), written once for every chapter.
+"""The paper's closed forms and bounds, written once for every chapter.
 
 Notation follows the paper (Seddik et al. 2024, arXiv 2404.05090): ``p0`` is the true
 next-token distribution of one context, shape ``(s,)``, or of ``c`` contexts, shape ``(c, s)``;
 ``n`` is the number of samples each generation is trained on (an int, or one per context);
 ``m`` is the generation. ``S_0 = sigma(p0)`` and ``s~ = support_size(p0)``.
 
-Theorem 1 assumes a nontrivial ``p0`` (``S_0 < 1``). For a Dirac ``p0`` the chain has already
-collapsed: the bounds are returned as their limits, ``rho_m = 1`` and ``E[T] = 1``.
+Sections: Theorem 1 (Fully Synthetic training: ``S_m``, the bounds on ``rho_m`` and on
+``E[T]``); Theorem 2 (Partially Synthetic training); Lemma 1 and Theorems 3 and 4 (the drift
+from the first model); and the exact ``L^2`` deviations with fresh or fixed real data (theory
+notes §2.8). Theorem 1 assumes a nontrivial ``p0`` (``S_0 < 1``). For a Dirac ``p0`` the chain
+has already collapsed: the bounds are returned as their limits, ``rho_m = 1`` and ``E[T] = 1``.
 
-Beyond the paper, the last section gives the Wright-Fisher (population-genetics) results on
-``E[T]``: its diffusion limit, non-asymptotic bounds linear in ``n``, the first-loss time and
-the Kingman limit (theory notes §2).
+The results beyond the paper that come from reading Fully Synthetic training as the
+Wright-Fisher model of population genetics are in :mod:`helpers.wright_fisher`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from helpers._validate import (
     validate_generation_index,
     validate_int,
     validate_sample_size,
+    validate_sizes,
 )
 
 __all__ = [
@@ -30,7 +33,6 @@ __all__ = [
     "expected_sigma_fully_synthetic",
     "collapse_probability_bounds",
     "collapse_time_bounds",
-    "token_survival",
     "alpha_beta",
     "expected_sigma_partially_synthetic",
     "gamma_partially_synthetic",
@@ -48,13 +50,6 @@ __all__ = [
     "expected_l2_fresh",
     "stationary_l2_fixed",
     "expected_l2_fixed",
-    "collapse_time_asymptotic",
-    "collapse_time_wf_bounds",
-    "first_loss_time_asymptotic",
-    "kingman_tmrca_moments",
-    "validate_distribution",
-    "validate_sample_size",
-    "validate_int",
 ]
 
 
@@ -123,45 +118,16 @@ def collapse_time_bounds(p0, n) -> tuple[np.ndarray, np.ndarray]:
     return 1 + _ratio(s0, support) * (n - 1), 1 + (1 - s0) * n * (n - 1)
 
 
-def token_survival(p0, n, generations: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact ``P(p^(m)_i > 0)`` and ``P(p^(m) = delta_i)`` for every token, Fully Synthetic.
-
-    Under Fully Synthetic training the count ``n p^(m)_i`` of one token is itself a two-type
-    Wright-Fisher chain with transition matrix ``Q[a, b] = Binomial(n, a/n).pmf(b)``, started
-    from ``Binomial(n, p_i)`` at generation 1. Returns two arrays of shape
-    ``(generations + 1, s)`` (row 0 is generation 0). Costs ``O(generations s n^2)``: meant for
-    ``n`` up to a few thousand. ``p0`` must be 1-D and ``n`` an int.
-    """
-    from scipy.stats import binom
-
-    p0 = validate_distribution(p0)
-    if p0.ndim != 1:
-        raise ValueError(f"token_survival takes one context, p0 of shape (s,); got {p0.shape}.")
-    n = int(validate_sample_size(n))
-    generations = validate_int(generations, "generations", 0)
-    grid = np.arange(n + 1)
-    step = binom.pmf(grid[None, :], n, grid[:, None] / n)
-    law = binom.pmf(grid[None, :], n, p0[:, None])  # law of n p^(1)_i, one row per token
-    alive = np.empty((generations + 1, p0.size))
-    fixed = np.empty_like(alive)
-    alive[0], fixed[0] = p0 > 0, p0 == 1
-    for m in range(1, generations + 1):
-        alive[m], fixed[m] = 1 - law[:, 0], law[:, n]
-        law = law @ step
-    return alive, fixed
-
-
 # --- Partially Synthetic training: Theorem 2 ---------------------------------------------------
 
 def _partial_setup(p0, n, N):
-    """Validated ``(S_0, n, N)`` as floats broadcastable to the contexts of ``p0``."""
+    """Validated ``(S_0, n, N)``, ``n`` and ``N`` as ints broadcast to the contexts of ``p0``."""
     p0 = validate_distribution(p0)
     contexts = p0.shape[0] if p0.ndim == 2 else None
     n = validate_sample_size(n, contexts)
     N = validate_sample_size(N, contexts, name="N")
     s0 = sigma(p0)
-    return (s0, np.broadcast_to(np.asarray(n, float), s0.shape),
-            np.broadcast_to(np.asarray(N, float), s0.shape))
+    return s0, np.broadcast_to(np.asarray(n), s0.shape), np.broadcast_to(np.asarray(N), s0.shape)
 
 
 def alpha_beta(n, N):
@@ -171,19 +137,9 @@ def alpha_beta(n, N):
     ``beta = n (n-1) / (N+n)^2`` is the contraction factor of the recursion of ``S_m``, and
     ``1 - beta = (1 - alpha)(1 + (1 + 1/N) alpha)``.
     """
-    n, N = _positive_ints(n, "n"), _positive_ints(N, "N")
+    n, N = validate_sizes(n, "n"), validate_sizes(N, "N")
     alpha = n / (N + n)
     return alpha, alpha * ((1 + 1 / N) * alpha - 1 / N)
-
-
-def _positive_ints(x, name):
-    """``x`` (an int or an array of ints >= 1) as float; scalars stay scalars."""
-    arr = np.asarray(x)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"{name} must be an integer (or an array of integers), got {x!r}.")
-    if (arr < 1).any():
-        raise ValueError(f"{name} must be >= 1, got min {arr.min()}.")
-    return arr.astype(float) if arr.ndim else float(arr)
 
 
 def expected_sigma_partially_synthetic(p0, n, N, m, printed: bool = False) -> np.ndarray:
@@ -203,19 +159,13 @@ def expected_sigma_partially_synthetic(p0, n, N, m, printed: bool = False) -> np
     s0, n, N = _partial_setup(p0, n, N)
     m = validate_generation_index(m)
     mm = m.reshape(m.shape + (1,) * s0.ndim)
-    alpha, beta = _alpha_beta(n, N)
+    alpha, beta = alpha_beta(n, N)
     d = 1 + (1 + 1 / N) * alpha
     power = beta ** np.maximum(mm - 1, 0)
     sign = np.where(printed & (mm >= 2), -1.0, 1.0)
     later = ((1 + 2 * alpha - (1 - 1 / N) * alpha * power) / (N * d)
              + (1 - 1 / N) * s0 * (1 + alpha + sign * alpha / N * power) / d)
     return np.where(mm == 0, s0, later)
-
-
-def _alpha_beta(n, N):
-    """:func:`alpha_beta` on validated float arrays (no checks)."""
-    alpha = n / (N + n)
-    return alpha, alpha * ((1 + 1 / N) * alpha - 1 / N)
 
 
 def gamma_partially_synthetic(p0, n, N) -> np.ndarray:
@@ -225,7 +175,7 @@ def gamma_partially_synthetic(p0, n, N) -> np.ndarray:
     total collapse in expectation. Scalar for a 1-D ``p0``, shape ``(c,)`` for a 2-D one.
     """
     s0, n, N = _partial_setup(p0, n, N)
-    alpha, _ = _alpha_beta(n, N)
+    alpha, _ = alpha_beta(n, N)
     return (1 - 1 / N) * (1 + alpha) * (1 - s0) / (1 + (1 + 1 / N) * alpha)
 
 
@@ -242,7 +192,7 @@ def log_concentration_G(n, s) -> np.ndarray:
     ``C_0 n/4 + 2 <= s < C_0 n/e + 2``; ``2^s - 2`` if ``s < C_0 n/4 + 2``; with
     ``C_0 = e^3/(2 pi)`` and ``C_1 = 6e/pi^{3/2}``. ``-inf`` for ``s = 1`` (``2^1 - 2 = 0``).
     """
-    return _log_G(_positive_ints(n, "n"), _positive_ints(s, "s"))
+    return _log_G(validate_sizes(n, "n"), validate_sizes(s, "s"))
 
 
 def _log_G(n, s):
@@ -361,7 +311,7 @@ def lemma1_tail_bound(p, n, eps) -> np.ndarray:
     eps = np.asarray(eps, float)
     if (eps <= 0).any() or np.isnan(eps).any():
         raise ValueError("eps must be positive.")
-    n = _positive_ints(n, "n")
+    n = validate_sizes(n, "n")
     log = -n * phi(pi_split(p)) * eps**2 / 4 + _log_G(n, p.size)
     with np.errstate(over="ignore"):
         out = np.exp(log)
@@ -373,7 +323,7 @@ def theorem3_bound(n, N, s) -> np.ndarray:
 
     Often vacuous (``> 2``) at the sizes of the paper's figures. Computed in log space.
     """
-    n, N, s = _positive_ints(n, "n"), _positive_ints(N, "N"), _positive_ints(s, "s")
+    n, N, s = validate_sizes(n, "n"), validate_sizes(N, "N"), validate_sizes(s, "s")
     log = _log_G(n, s) + 0.5 * np.log(np.pi * n / 2) - np.log(N)
     with np.errstate(over="ignore"):
         return np.exp(log)
@@ -385,7 +335,7 @@ def theorem3_max_n(N, s, eps) -> np.ndarray:
 
     Returned as a float; a value below 1 means no ``n >= 1`` is guaranteed by (11).
     """
-    N, s = _positive_ints(N, "N"), _positive_ints(s, "s")
+    N, s = validate_sizes(N, "N"), validate_sizes(s, "s")
     eps = np.asarray(eps, float)
     if (eps <= 0).any():
         raise ValueError("eps must be positive.")
@@ -405,7 +355,7 @@ def theorem4_zeta(E_lambda1, n, N, corrected: bool = True) -> np.ndarray:
     lam = np.asarray(E_lambda1, float)
     if ((lam < 0) | (lam > 0.25) | np.isnan(lam)).any():
         raise ValueError(f"E_lambda1 must lie in [0, 1/4] (p(A) p(A^c) <= 1/4), got {E_lambda1}.")
-    n, N = _positive_ints(n, "n"), _positive_ints(N, "N")
+    n, N = validate_sizes(n, "n"), validate_sizes(N, "N")
     if corrected:
         out = 2 * np.minimum(0.25, (N**2 * lam + N * n + n**2 / 4) / (N + n) ** 2)
     else:
@@ -419,7 +369,7 @@ def theorem4_bound(n, N, s, zeta) -> np.ndarray:
     ``zeta`` from :func:`theorem4_zeta`, in ``[0, 1/2]``; ``phi(zeta) >= 2``, so this is never
     above :func:`theorem3_bound`. Computed in log space.
     """
-    n, N, s = _positive_ints(n, "n"), _positive_ints(N, "N"), _positive_ints(s, "s")
+    n, N, s = validate_sizes(n, "n"), validate_sizes(N, "N"), validate_sizes(s, "s")
     log = (_log_G(n, s) + 0.5 * np.log(np.pi * n / np.asarray(phi(zeta)))
            - np.log(N))
     with np.errstate(over="ignore"):
@@ -487,72 +437,3 @@ def expected_l2_fixed(p1, n, N, m) -> np.ndarray:
     mm = m.reshape(m.shape + (1,) * h.ndim)
     beta = n * (n - 1) / (N + n) ** 2
     return n * h / (N**2 + 2 * N * n + n) * (1 - beta ** (mm - 1))
-
-
-# --- Wright-Fisher asymptotics of the collapse time (theory notes §2.3-2.5) --------------------
-
-FIRST_LOSS_MAX_SUPPORT = 20  # first_loss_time_asymptotic sums over 2^K subsets of the support
-
-
-def _wf_setup(p0, n):
-    """Validated 1-D ``p0`` and ``n`` as a float (scalar or array of ints >= 1)."""
-    p0 = validate_distribution(p0, ndims=(1,))
-    return p0, _positive_ints(n, "n")
-
-
-def collapse_time_asymptotic(p0, n) -> np.ndarray:
-    """Diffusion limit ``E[T] ~ -2n sum_i (1 - p_i) ln(1 - p_i)`` of the collapse time.
-
-    Kimura (1955) for two tokens, Littler (1975) for many; exact as ``n -> inf`` with ``p0``
-    fixed, and always ``< 2n``. ``p0`` has shape ``(s,)``; ``n`` is an int or an int array,
-    and the result has the shape of ``n``. Uniform on ``K`` tokens it is
-    ``2n (K-1) ln(K/(K-1))``: ``1.386 n`` for ``K = 2``, ``1.622 n`` for ``K = 3``.
-    """
-    from scipy.special import xlogy
-
-    p0, n = _wf_setup(p0, n)
-    return 2 * n * float(-xlogy(1 - p0, 1 - p0).sum()) + 0.0  # + 0.0: no -0.0 for a Dirac
-
-
-def collapse_time_wf_bounds(p0, n) -> tuple[np.ndarray, np.ndarray]:
-    """Non-asymptotic bounds ``n (1 - S_0) <= E[T] <= 3n - 2`` (theory notes §2.5).
-
-    The lower bound sums ``E[1 - S_m]``; the upper one follows the genealogy of the ``n``
-    tokens (a discrete coalescent). They hold for every ``n >= 1`` and ``p0`` and are much
-    tighter than eq. (8) for large ``n``. Shapes as in :func:`collapse_time_asymptotic`.
-    """
-    p0, n = _wf_setup(p0, n)
-    return n * (1 - float(sigma(p0))), 3 * n - 2
-
-
-def first_loss_time_asymptotic(p0, n) -> np.ndarray:
-    """Diffusion limit of the mean time until the first token of the support is lost.
-
-    ``E[T_first] ~ 2n sum_{S != {}} (-1)^{|S|} p_S ln p_S`` over the nonempty subsets ``S``
-    of the support of ``p0`` (``p_S = sum_{i in S} p_i``; Littler 1975, Baxter et al. 2007).
-    Costs ``2^K`` terms for a support of ``K`` tokens, so ``K <= FIRST_LOSS_MAX_SUPPORT``. For
-    ``K = 2`` it equals :func:`collapse_time_asymptotic`; ``0`` for a Dirac ``p0``. Shapes as in
-    :func:`collapse_time_asymptotic`.
-    """
-    from scipy.special import xlogy
-
-    p0, n = _wf_setup(p0, n)
-    q = p0[p0 > 0]
-    if q.size > FIRST_LOSS_MAX_SUPPORT:
-        raise ValueError(f"p0 has {q.size} tokens in its support; the first-loss formula sums "
-                         f"2^{q.size} subsets and is limited to {FIRST_LOSS_MAX_SUPPORT}. For a "
-                         "large uniform support use the approximation 2n / (K ln K).")
-    sums, sizes = _subset_sums(q), np.zeros(1, np.int64)
-    for _ in q:
-        sizes = np.concatenate([sizes, sizes + 1])
-    terms = np.where(sizes % 2, -1.0, 1.0) * xlogy(sums, sums)
-    return 2 * n * float(terms[1:].sum())
-
-
-def kingman_tmrca_moments() -> tuple[float, float]:
-    """Mean and variance of the Kingman coalescent's ``T_MRCA = sum_{k>=2} Exp(k(k-1)/2)``.
-
-    ``(2, 4 pi^2/3 - 12)``: the limit law of ``T/n`` when ``p0`` spreads over ever more tokens
-    (Kingman 1982; Tavare 1984), so ``E[T] ~ 2n`` and ``sd(T) ~ 1.08 n``.
-    """
-    return 2.0, 4 * np.pi**2 / 3 - 12

@@ -180,7 +180,7 @@ def measure(config: GPTConfig, device: str, members: int = 1, streams: int = 64,
     import torch
 
     from helpers.ensemble import train_ensemble
-    from helpers.sample import generate
+    from helpers.generation import generate
     from helpers.train import synchronize, train
 
     if iters % warmup:

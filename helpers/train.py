@@ -28,6 +28,8 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
+from helpers._validate import validate_int
+from helpers.atomic import atomic_write
 from helpers.gpt import GPT, GPTConfig, get_config
 
 __all__ = ["History", "DeadlineReached", "get_batch", "lr_at", "estimate_loss", "train",
@@ -212,27 +214,6 @@ def set_rng_state(state: dict, generators: list[torch.Generator]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def atomic_save(obj, path: Path) -> None:
-    """Write ``obj`` to ``path`` via a temporary file in the same folder, fsync and rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where possible
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def load_checkpoint(path: Path, config: GPTConfig) -> dict:
     """The checkpoint at ``path``, refused with a fix-it message if ``config`` differs."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
@@ -265,10 +246,9 @@ def is_trained(out_dir, config: GPTConfig) -> bool:
 def save_trained(out_dir, model_state: dict, history: History, config: GPTConfig) -> None:
     """Write the checkpoint of a finished training (no optimizer state: nothing is left to
     resume), so that :func:`train` on ``out_dir`` returns the model at once."""
-    path = Path(out_dir) / CHECKPOINT
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_save({"model": model_state, "step": config.max_iters, "config": config.to_dict(),
-                 "history": asdict(history)}, path)
+    state = {"model": model_state, "step": config.max_iters, "config": config.to_dict(),
+             "history": asdict(history)}
+    atomic_write(Path(out_dir) / CHECKPOINT, lambda f: torch.save(state, f))
 
 
 def _dist_info() -> tuple[int, int]:
@@ -301,9 +281,7 @@ def train(config: GPTConfig, train_tokens, val_tokens, device: str | None = None
                         "helpers.gpt.get_config('small').")
     device = pick_device(device)
     rank, world = _dist_info()
-    if isinstance(batch_streams, bool) or not isinstance(batch_streams, int) \
-            or batch_streams < 1:
-        raise ValueError(f"batch_streams must be a positive integer, got {batch_streams!r}.")
+    batch_streams = validate_int(batch_streams, "batch_streams", 1)
     if world > 1 and batch_streams != 1:
         raise ValueError("batch_streams emulates DDP ranks in one process; leave it at 1 "
                          "under torch.distributed.")
@@ -366,11 +344,11 @@ def train(config: GPTConfig, train_tokens, val_tokens, device: str | None = None
             rngs = [None] * world
             dist.all_gather_object(rngs, rng_state(batch_gens))
         if rank == 0:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_save({"model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
-                         "scaler": scaler.state_dict() if scaler is not None else None,
-                         "step": step, "config": config.to_dict(), "history": asdict(history),
-                         "rng": rngs}, path)
+            state = {"model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "scaler": scaler.state_dict() if scaler is not None else None,
+                     "step": step, "config": config.to_dict(), "history": asdict(history),
+                     "rng": rngs}
+            atomic_write(path, lambda f: torch.save(state, f))
 
     if step == 0 and not history.iterations:
         evaluate(0)

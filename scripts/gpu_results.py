@@ -46,8 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the helpers come from this checkout, never installed
 
 from helpers import data, experiments, results, runtime, timing  # noqa: E402
+from helpers.generation import generate, generate_text  # noqa: E402
 from helpers.gpt import get_config  # noqa: E402
-from helpers.sample import generate, generate_text  # noqa: E402
 from helpers.train import DeadlineReached, synchronize, train  # noqa: E402
 
 RESULT_NAMES = {"paper": "transformer-paper", "sampler": "transformer-sampler",

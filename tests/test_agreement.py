@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from helpers import agreement, check
+from helpers import agreement
 from helpers.agreement import Disagreement
 
 RNG_SEED = 20240515
@@ -261,11 +261,9 @@ def test_mean_se_for_printouts():
     assert np.isnan(gap_mean[0]) and np.isnan(gap_se[0]) and gap_mean[1] == 2.0  # for plots
 
 
-def test_level_and_the_binomial_test_shared_with_check():
+def test_level():
     assert agreement.level(4) == pytest.approx(agreement.FOUR_SIGMA_LEVEL, rel=1e-12)
     assert agreement.level(4.5) == pytest.approx(2 * norm.sf(4.5))
-    assert check.binomial_test is agreement.binomial_test
-    assert check.FOUR_SIGMA_LEVEL == agreement.FOUR_SIGMA_LEVEL
 
 
 # --- bad input -------------------------------------------------------------------------------
@@ -309,3 +307,40 @@ def test_bad_input_gets_a_clear_error(call, error, phrase):
     with pytest.raises(error) as err:
         call()
     assert phrase in str(err.value)
+
+
+# --- the exact binomial test -----------------------------------------------------------------
+
+def test_four_sigma_level():
+    assert agreement.FOUR_SIGMA_LEVEL == pytest.approx(2 * norm.sf(4), rel=1e-12)
+
+
+@pytest.mark.parametrize(("call", "error", "phrase"), [
+    (lambda: agreement.binomial_test(np.array([1.5]), 10, 0.5), TypeError, "integers"),
+    (lambda: agreement.binomial_test(3, 10.0, 0.5), TypeError, "trials"),
+    (lambda: agreement.binomial_test(3, 10, 1.5), ValueError, "[0, 1]"),
+    (lambda: agreement.binomial_test(11, 10, 0.5), ValueError, "between 0 and trials"),
+])
+def test_binomial_test_arguments(call, error, phrase):
+    with pytest.raises(error) as err:
+        call()
+    assert phrase in str(err.value)
+
+
+def test_binomial_test_values():
+    p_value, z = agreement.binomial_test(np.array([0, 5, 10]), 10, 0.5)
+    assert p_value == pytest.approx([2 / 1024, 1.0, 2 / 1024])
+    assert z == pytest.approx([-np.sqrt(10), 0.0, np.sqrt(10)])
+    # degenerate probabilities: a count that cannot happen has p-value 0 and infinite z
+    p_value, z = agreement.binomial_test(np.array([0, 1, 10]), 10, np.array([0.0, 0.0, 1.0]))
+    assert p_value.tolist() == [1.0, 0.0, 1.0] and z.tolist() == [0.0, np.inf, 0.0]
+
+
+def test_binomial_test_calibration():
+    rng = np.random.default_rng(1)
+    probs = np.array([0.001, 0.02, 0.3, 0.5])
+    counts = rng.binomial(2000, probs, size=(5000, 4))
+    p_value, _ = agreement.binomial_test(counts, 2000, probs)
+    # exact two-sided test: P(p-value <= 0.05) is at most 0.05 (conservative for discreteness)
+    rejected = (p_value <= 0.05).mean(axis=0)
+    assert np.all(rejected <= 0.05 + 4 * np.sqrt(0.05 * 0.95 / 5000)), rejected

@@ -120,7 +120,7 @@ def test_ensemble_deadline_and_member_checkpoints(data, tmp_path):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"seeds": [1, 2]}, "one corpus per seed"),
-    ({"seeds": [1, -2, 3]}, "non-negative integers"),
+    ({"seeds": [1, -2, 3]}, "non-negative integer"),
     ({"member_dirs": ["a"]}, "one folder per member"),
 ])
 def test_ensemble_bad_arguments_are_explained(data, kwargs, message):

@@ -47,7 +47,7 @@ def test_scales_and_overrides():
     assert ci.generations == 3 and ci.settings == ("synthetic",)
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"generations": 0}, "generations must be a positive integer"),
+    ({"generations": 0}, "generations must be >= 1"),
     ({"settings": ("synthetic", "nope")}, "settings must be distinct names"),
     ({"settings": ("synthetic", "synthetic")}, "settings must be distinct names"),
     ({"corpus_chars": 20}, "too small"),

@@ -62,10 +62,10 @@ def test_get_config_overrides_and_errors():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(n_embd=100, n_head=3), "divisible by n_head"),
-    (dict(n_layer=0), "n_layer must be positive"),
-    (dict(block_size=-1), "block_size must be positive"),
-    (dict(dropout=1.0), "0 <= dropout < 1"),
-    (dict(dropout=-0.1), "0 <= dropout < 1"),
+    (dict(n_layer=0), "n_layer must be >= 1"),
+    (dict(block_size=-1), "block_size must be >= 1"),
+    (dict(dropout=1.0), r"dropout must be in \[0, 1\)"),
+    (dict(dropout=-0.1), r"dropout must be in \[0, 1\)"),
     (dict(min_lr=1.0, learning_rate=1e-3), "min_lr"),
     (dict(beta2=1.0), "beta2"),
 ])
@@ -86,8 +86,10 @@ def test_weight_tying(model):
 def test_forward_rejects_too_long(model):
     with pytest.raises(ValueError, match="block_size"):
         model(torch.zeros((1, 17), dtype=torch.long))
-    with pytest.raises(ValueError, match="LongTensor"):
+    with pytest.raises(TypeError, match="LongTensor"):
         model(torch.zeros((1, 4)))
+    with pytest.raises(ValueError, match=r"shape \(batch, time\)"):
+        model(torch.zeros(4, dtype=torch.long))
 
 
 @pytest.mark.parametrize("keep", [None, 1, 5, 16])

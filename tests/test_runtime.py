@@ -56,9 +56,10 @@ def test_seed_everything_is_reproducible():
     assert values[0] == values[1]
 
 
-@pytest.mark.parametrize("seed", [-1, 1.5, "1", True])
-def test_seed_must_be_a_non_negative_integer(seed):
-    with pytest.raises(ValueError, match="non-negative integer"):
+@pytest.mark.parametrize(("seed", "error"), [(-1, ValueError), (1.5, TypeError), ("1", TypeError),
+                                             (True, TypeError)])
+def test_seed_must_be_a_non_negative_integer(seed, error):
+    with pytest.raises(error, match="non-negative integer"):
         runtime.seed_everything(seed)
 
 

@@ -45,11 +45,11 @@ def test_argument_errors_are_clear():
         sm.empirical_conditionals([[1, 0], [0, 0]])
     with pytest.raises(ValueError, match="rows"):
         sm.sample_corpus(P, [1.0], 10)
-    with pytest.raises(ValueError, match="sum to 1"):
+    with pytest.raises(ValueError, match="not 1; normalise"):
         sm.sample_corpus([[0.5, 0.6]], [1.0], 10)
     with pytest.raises(ValueError, match="lr"):
         sm.fit_softmax([0], [0], 1, 2, steps=3, lr=-1.0)
-    with pytest.raises(ValueError, match="integers"):
+    with pytest.raises(TypeError, match="integers"):
         sm.count_table([0.5], [0], 1, 2)
 
 

@@ -159,7 +159,7 @@ def test_batch_streams_resume_and_validation(data, tmp_path):
     _same_run(h_full, m_full, h_res, m_res)
     with pytest.raises(ValueError, match="divisible"):
         run(data, batch_streams=3)
-    with pytest.raises(ValueError, match="batch_streams must be a positive integer"):
+    with pytest.raises(ValueError, match="batch_streams must be >= 1"):
         run(data, batch_streams=0)
 
 

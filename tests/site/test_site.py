@@ -162,3 +162,23 @@ def test_chapters_have_a_colab_button(page):
     hrefs = [a.get("href", "") for a in dom(page, "main").find_all("a")]
     assert any("colab.research.google.com" in h and page in h for h in hrefs), (
         f"{page}: no Colab launch button")
+
+
+# The chapters that show a helper's source (tests/test_notebooks_show_source.py checks the cells).
+SHOWN_SOURCE = {
+    "notebooks/02-recursive-training": ["def next_generation("],
+    "notebooks/14-a-transformer-on-tiny-shakespeare": [
+        "class CausalSelfAttention(", "class MLP(", "class Block("],
+}
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+@pytest.mark.parametrize("page", SHOWN_SOURCE)
+def test_chapters_show_the_helpers_source_highlighted(page, edition):
+    soup = dom(page, edition)
+    outputs = soup.select(".cell_output .highlight")
+    for start in SHOWN_SOURCE[page]:
+        blocks = [block for block in outputs if start in block.get_text()]
+        assert len(blocks) == 1, f"{edition} {page}: no highlighted output shows {start!r}"
+        assert blocks[0].select("span.k"), f"{edition} {page}: {start!r} is not highlighted"
+    assert "inspect.getsource" not in soup.get_text(), f"{page}: the display cell is visible"

@@ -1,4 +1,4 @@
-"""Tests of helpers.sample: batched generation with and without the KV cache."""
+"""Tests of helpers.generation: batched generation with and without the KV cache."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from helpers.generation import generate, generate_text, next_token_distributions  # noqa: E402
 from helpers.gpt import GPT, GPTConfig  # noqa: E402
-from helpers.sample import generate, generate_text, next_token_distributions  # noqa: E402
 
 TINY = GPTConfig(block_size=16, n_layer=2, n_head=2, n_embd=32, dropout=0.0)
 

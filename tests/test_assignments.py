@@ -1,4 +1,4 @@
-"""Tests of helpers.check and of every self-checking assignment in the notebooks.
+"""Tests of helpers.assignments and of every self-checking assignment in the notebooks.
 
 Assignments are found by parsing the notebooks: a markdown cell with an ``{exercise}`` whose
 label starts with ``asg-``, the code cell right after it (tagged ``assignment``: the stub and
@@ -17,8 +17,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from helpers import check
-from helpers.check import WrongAnswer
+from helpers import assignments
+from helpers.assignments import WrongAnswer
 
 ROOT = Path(__file__).resolve().parents[1]
 LABEL = re.compile(r"^```\{exercise\}.*?\n:label:\s*(asg-[\w-]+)", re.S | re.M)
@@ -54,11 +54,12 @@ ASSIGNMENTS = _assignments()
 
 
 def _checker_calls(source: str) -> list[ast.Call]:
-    """The top-level ``check.<name>(...)`` calls of an assignment cell."""
+    """The top-level ``assignments.<name>(...)`` calls of an assignment cell."""
     return [node.value for node in ast.parse(source).body
             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
             and isinstance(node.value.func, ast.Attribute)
-            and isinstance(node.value.func.value, ast.Name) and node.value.func.value.id == "check"]
+            and isinstance(node.value.func.value, ast.Name)
+            and node.value.func.value.id == "assignments"]
 
 
 def _bound_names(source: str) -> set[str]:
@@ -99,10 +100,11 @@ def test_assignments_exist():
 
 @pytest.mark.parametrize("notebook, label, exercise, stub, solution, imports", ASSIGNMENTS)
 def test_assignment_layout(notebook, label, exercise, stub, solution, imports):
-    assert "check." in exercise.source, f"{notebook} {label}: name the checker in the exercise"
+    assert "assignments." in exercise.source, \
+        f"{notebook} {label}: name the checker in the exercise"
     assert stub is not None and stub.cell_type == "code", f"{label}: no code cell after it"
     assert "assignment" in stub.metadata.get("tags", []), f"{label}: tag the stub 'assignment'"
-    assert _checker_calls(stub.source), f"{label}: the stub cell calls no check.<name>(...)"
+    assert _checker_calls(stub.source), f"{label}: the stub cell calls no assignments.<name>(...)"
     assert solution is not None and solution.cell_type == "markdown"
     assert re.search(rf"^```\{{solution\}} {re.escape(label)}\s*\n:class: dropdown",
                      solution.source, re.M), f"{label}: dropdown solution must follow the stub"
@@ -174,56 +176,56 @@ EXACT_T = 29.428847567085622  # statmodel.exact_collapse_time([0.5, 0.3, 0.2], 2
 
 WRONG = {
     "sigma_formula": [
-        (lambda: check.sigma_formula(lambda m, n, S0: 0.3),
+        (lambda: assignments.sigma_formula(lambda m, n, S0: 0.3),
          "at m=3, n=10, S_0=0.20 is 0.3000 but Theorem 1 gives 0.4168; did you use"),
-        (lambda: check.sigma_formula(lambda m, n, S0: 1 - _fs(m, n, S0)), "you returned 1 - S_m"),
-        (lambda: check.sigma_formula(lambda m, n, S0: _fs(m + 1, n, S0)), "off by one"),
-        (lambda: check.sigma_formula(lambda m, n, S0: 1 - (1 - 1 / n) ** m), "(1 - S_0) is"),
-        (lambda: check.sigma_formula(lambda m, n, S0: 1 - np.exp(-m / n) * (1 - S0)),
+        (lambda: assignments.sigma_formula(lambda m, n, S0: 1 - _fs(m, n, S0)),
+         "you returned 1 - S_m"),
+        (lambda: assignments.sigma_formula(lambda m, n, S0: _fs(m + 1, n, S0)), "off by one"),
+        (lambda: assignments.sigma_formula(lambda m, n, S0: 1 - (1 - 1 / n) ** m), "(1 - S_0) is"),
+        (lambda: assignments.sigma_formula(lambda m, n, S0: 1 - np.exp(-m / n) * (1 - S0)),
          "large-n approximation"),
     ],
     "sigma_simulation": [
-        (lambda: check.sigma_simulation(_sigmas(4), m=5), "off by one generation"),
-        (lambda: check.sigma_simulation(_sigmas(5), n=20, m=5), "standard errors off"),
-        (lambda: check.sigma_simulation(np.full(500, 0.1), m=5), "[1/s~, 1]"),
-    ],
-    "monte_carlo_mean": [
-        (lambda: check.monte_carlo_mean(np.random.default_rng(0).normal(1.0, 1.0, 400), 0.0),
-         "standard errors off"),
+        (lambda: assignments.sigma_simulation(_sigmas(4), m=5), "off by one generation"),
+        (lambda: assignments.sigma_simulation(_sigmas(5), n=20, m=5), "standard errors off"),
+        (lambda: assignments.sigma_simulation(np.full(500, 0.1), m=5), "[1/s~, 1]"),
     ],
     "collapse_time": [
-        (lambda: check.collapse_time(EXACT_T / 20, 0.01), "E[T]/n"),
-        (lambda: check.collapse_time(EXACT_T / 2, 0.1), "off by a factor 0.50"),
-        (lambda: check.collapse_time(EXACT_T - 1), "off by one generation"),
-        (lambda: check.collapse_time(18.67, 0.05), "lower bound"),
-        (lambda: check.collapse_time(EXACT_T, 5.0), "more than 5%"),
+        (lambda: assignments.collapse_time(EXACT_T / 20, 0.01), "E[T]/n"),
+        (lambda: assignments.collapse_time(EXACT_T / 2, 0.1), "off by a factor 0.50"),
+        (lambda: assignments.collapse_time(EXACT_T - 1), "off by one generation"),
+        (lambda: assignments.collapse_time(18.67, 0.05), "lower bound"),
+        (lambda: assignments.collapse_time(EXACT_T, 5.0), "more than 5%"),
     ],
     "partial_sigma_formula": [
-        (lambda: check.partial_sigma_formula(lambda m, n, N, S0: _ps(m, n, N, S0, sign=-1)),
+        (lambda: assignments.partial_sigma_formula(lambda m, n, N, S0: _ps(m, n, N, S0, sign=-1)),
          "the sign printed in the paper"),
-        (lambda: check.partial_sigma_formula(lambda m, n, N, S0: _ps(m, n, N, S0, shift=1)),
+        (lambda: assignments.partial_sigma_formula(lambda m, n, N, S0: _ps(m, n, N, S0, shift=1)),
          "off by one generation"),
-        (lambda: check.partial_sigma_formula(lambda m, n, N, S0: _fs(m, n, S0)), "Theorem 1"),
-        (lambda: check.partial_sigma_formula(lambda m, n, N, S0: _ps(m, n, N, S0) if m else 0),
+        (lambda: assignments.partial_sigma_formula(lambda m, n, N, S0: _fs(m, n, S0)), "Theorem 1"),
+        (lambda: assignments.partial_sigma_formula(
+            lambda m, n, N, S0: _ps(m, n, N, S0) if m else 0),
          "must be S0 itself"),
     ],
     "temperature_top_k": [
-        (lambda: check.temperature_top_k(lambda p, t, k: _decode(p, 1 / t, k)),
+        (lambda: assignments.temperature_top_k(lambda p, t, k: _decode(p, 1 / t, k)),
          "power temperature"),
-        (lambda: check.temperature_top_k(lambda p, t, k: 2 * _decode(p, t, k)), "renormalise"),
-        (lambda: check.temperature_top_k(lambda p, t, k: _decode(p, t, len(p))),
+        (lambda: assignments.temperature_top_k(lambda p, t, k: 2 * _decode(p, t, k)),
+         "renormalise"),
+        (lambda: assignments.temperature_top_k(lambda p, t, k: _decode(p, t, len(p))),
          "top-k with k = 2 keeps 2"),
-        (lambda: check.temperature_top_k(lambda p, t, k: _decode(p, t, k)[:-1]), "shape"),
+        (lambda: assignments.temperature_top_k(lambda p, t, k: _decode(p, t, k)[:-1]), "shape"),
     ],
     "parameter_count": [
-        (lambda: check.parameter_count(lambda V, T, C, L: _count(V, T, C, L) + V * C), "tied"),
-        (lambda: check.parameter_count(lambda V, T, C, L: _count(V, T, C, L) - T * C),
+        (lambda: assignments.parameter_count(lambda V, T, C, L: _count(V, T, C, L) + V * C),
+         "tied"),
+        (lambda: assignments.parameter_count(lambda V, T, C, L: _count(V, T, C, L) - T * C),
          "position embedding"),
-        (lambda: check.parameter_count(lambda V, T, C, L: _count(V, T, C, L) - 2 * L * C),
+        (lambda: assignments.parameter_count(lambda V, T, C, L: _count(V, T, C, L) - 2 * L * C),
          "two LayerNorms"),
-        (lambda: check.parameter_count(_count, bias=True), "biases are missing"),
-        (lambda: check.parameter_count(_count_bias), "bias=False"),
-        (lambda: check.parameter_count(lambda V, T, C, L: "many"), "must return a number"),
+        (lambda: assignments.parameter_count(_count, bias=True), "biases are missing"),
+        (lambda: assignments.parameter_count(_count_bias), "bias=False"),
+        (lambda: assignments.parameter_count(lambda V, T, C, L: "many"), "must return a number"),
     ],
 }
 
@@ -240,7 +242,7 @@ def test_wrong_answer_is_explained(name, k, capsys):
 
 def test_every_checker_has_wrong_answers():
     used = {call.func.attr for p in ASSIGNMENTS for call in _checker_calls(p.values[3].source)}
-    public = {name for name in check.__all__ if callable(getattr(check, name))
+    public = {name for name in assignments.__all__ if callable(getattr(assignments, name))
               and name not in ("WrongAnswer", "binomial_test")}
     assert used <= public, f"the notebooks call unknown checkers {used - public}"
     assert public <= set(WRONG), f"checkers without wrong-answer tests: {public - set(WRONG)}"
@@ -257,37 +259,37 @@ def _raises_not_implemented(*args):
 
 
 @pytest.mark.parametrize("call", [
-    lambda a: check.sigma_formula(a),
-    lambda a: check.partial_sigma_formula(a),
-    lambda a: check.temperature_top_k(a),
-    lambda a: check.parameter_count(a),
+    lambda a: assignments.sigma_formula(a),
+    lambda a: assignments.partial_sigma_formula(a),
+    lambda a: assignments.temperature_top_k(a),
+    lambda a: assignments.parameter_count(a),
 ])
 @pytest.mark.parametrize("stub", [None, ..., _raises_not_implemented])
 def test_function_stubs_are_not_answered(call, stub, capsys):
     verdict = call(stub)
-    assert isinstance(verdict, check.Verdict) and not verdict
+    assert isinstance(verdict, assignments.Verdict) and not verdict
     assert "Not answered yet" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("call", [
-    lambda a: check.sigma_simulation(a),
-    lambda a: check.collapse_time(a),
-    lambda a: check.monte_carlo_mean(a, 0.5),
+    lambda a: assignments.sigma_simulation(a),
+    lambda a: assignments.collapse_time(a),
 ])
 @pytest.mark.parametrize("stub", [None, ...])
 def test_value_stubs_are_not_answered(call, stub, capsys):
     verdict = call(stub)
-    assert isinstance(verdict, check.Verdict) and not verdict
+    assert isinstance(verdict, assignments.Verdict) and not verdict
     assert "Not answered yet" in capsys.readouterr().out
 
 
 def test_right_answers_pass(capsys):
-    assert check.sigma_formula(_fs)
-    assert check.partial_sigma_formula(_ps)
-    assert check.temperature_top_k(_decode)
-    assert check.parameter_count(_count) and check.parameter_count(_count_bias, bias=True)
-    assert check.collapse_time(EXACT_T) and check.collapse_time(EXACT_T + 0.3, 0.1)
-    assert check.sigma_simulation(_sigmas(5))
+    assert assignments.sigma_formula(_fs)
+    assert assignments.partial_sigma_formula(_ps)
+    assert assignments.temperature_top_k(_decode)
+    assert assignments.parameter_count(_count)
+    assert assignments.parameter_count(_count_bias, bias=True)
+    assert assignments.collapse_time(EXACT_T) and assignments.collapse_time(EXACT_T + 0.3, 0.1)
+    assert assignments.sigma_simulation(_sigmas(5))
     out = capsys.readouterr().out
     assert out.count("Correct:") == 8
 
@@ -297,70 +299,38 @@ def test_student_errors_become_wrong_answers():
         return undefined_name  # noqa: F821
 
     with pytest.raises(WrongAnswer, match="NameError") as err:
-        check.sigma_formula(broken)
+        assignments.sigma_formula(broken)
     assert isinstance(err.value.__cause__, NameError)
 
 
 def test_torch_output_is_accepted():
     torch = pytest.importorskip("torch")
-    assert check.temperature_top_k(lambda p, t, k: torch.from_numpy(_decode(p, t, k)))
+    assert assignments.temperature_top_k(lambda p, t, k: torch.from_numpy(_decode(p, t, k)))
 
 
 # --- argument validation -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("call, error, phrase", [
-    (lambda: check.sigma_formula(0.4), TypeError, "must be a function"),
-    (lambda: check.partial_sigma_formula("1 - S0"), TypeError, "must be a function"),
-    (lambda: check.temperature_top_k([0.5, 0.5]), TypeError, "must be a function"),
-    (lambda: check.parameter_count(6_345_216), TypeError, "must be a function"),
-    (lambda: check.parameter_count(_count, bias="no"), TypeError, "bias must be"),
-    (lambda: check.sigma_simulation(_sigmas(5), p0=[0.5, 0.6]), ValueError, "sums to"),
-    (lambda: check.sigma_simulation(_sigmas(5), n=0), ValueError, "n must be"),
-    (lambda: check.sigma_simulation(_sigmas(5), m=2.5), TypeError, "m must be an integer"),
-    (lambda: check.sigma_simulation(np.ones(50)), ValueError, "at least 100"),
-    (lambda: check.sigma_simulation(np.ones((200, 2))), ValueError, "must be 1-D"),
-    (lambda: check.sigma_simulation(np.full((200, 3), 1 / 3)), ValueError, "theory.sigma"),
-    (lambda: check.sigma_simulation("abc"), TypeError, "array of numbers"),
-    (lambda: check.sigma_simulation(_sigmas), TypeError, "not a function"),
-    (lambda: check.collapse_time("30"), TypeError, "must be a number"),
-    (lambda: check.collapse_time(30.0, sem="0.1"), TypeError, "sem must be a number"),
-    (lambda: check.collapse_time(30.0, sem=-0.1), ValueError, "positive"),
-    (lambda: check.collapse_time(30.0, p0=[[0.5, 0.5]]), ValueError, "shape"),
-    (lambda: check.collapse_time(30.0, n=10**4), ValueError, "states"),
-    (lambda: check.monte_carlo_mean(np.ones(200), float("nan")), ValueError, "finite"),
-    (lambda: check.binomial_test(np.array([1.5]), 10, 0.5), TypeError, "integers"),
-    (lambda: check.binomial_test(3, 10.0, 0.5), TypeError, "trials"),
-    (lambda: check.binomial_test(3, 10, 1.5), ValueError, "[0, 1]"),
-    (lambda: check.binomial_test(11, 10, 0.5), ValueError, "between 0 and trials"),
+    (lambda: assignments.sigma_formula(0.4), TypeError, "must be a function"),
+    (lambda: assignments.partial_sigma_formula("1 - S0"), TypeError, "must be a function"),
+    (lambda: assignments.temperature_top_k([0.5, 0.5]), TypeError, "must be a function"),
+    (lambda: assignments.parameter_count(6_345_216), TypeError, "must be a function"),
+    (lambda: assignments.parameter_count(_count, bias="no"), TypeError, "bias must be"),
+    (lambda: assignments.sigma_simulation(_sigmas(5), p0=[0.5, 0.6]), ValueError, "sums to"),
+    (lambda: assignments.sigma_simulation(_sigmas(5), n=0), ValueError, "n must be"),
+    (lambda: assignments.sigma_simulation(_sigmas(5), m=2.5), TypeError, "m must be an integer"),
+    (lambda: assignments.sigma_simulation(np.ones(50)), ValueError, "at least 100"),
+    (lambda: assignments.sigma_simulation(np.ones((200, 2))), ValueError, "must be 1-D"),
+    (lambda: assignments.sigma_simulation(np.full((200, 3), 1 / 3)), ValueError, "theory.sigma"),
+    (lambda: assignments.sigma_simulation("abc"), TypeError, "array of numbers"),
+    (lambda: assignments.sigma_simulation(_sigmas), TypeError, "not a function"),
+    (lambda: assignments.collapse_time("30"), TypeError, "must be a number"),
+    (lambda: assignments.collapse_time(30.0, sem="0.1"), TypeError, "sem must be a number"),
+    (lambda: assignments.collapse_time(30.0, sem=-0.1), ValueError, "positive"),
+    (lambda: assignments.collapse_time(30.0, p0=[[0.5, 0.5]]), ValueError, "shape"),
+    (lambda: assignments.collapse_time(30.0, n=10**4), ValueError, "states"),
 ])
 def test_argument_validation(call, error, phrase):
     with pytest.raises(error) as err:
         call()
     assert phrase in str(err.value)
-
-
-# --- the exact binomial test -----------------------------------------------------------------
-
-def test_four_sigma_level():
-    from scipy.stats import norm
-
-    assert check.FOUR_SIGMA_LEVEL == pytest.approx(2 * norm.sf(4), rel=1e-12)
-
-
-def test_binomial_test_values():
-    p_value, z = check.binomial_test(np.array([0, 5, 10]), 10, 0.5)
-    assert p_value == pytest.approx([2 / 1024, 1.0, 2 / 1024])
-    assert z == pytest.approx([-np.sqrt(10), 0.0, np.sqrt(10)])
-    # degenerate probabilities: a count that cannot happen has p-value 0 and infinite z
-    p_value, z = check.binomial_test(np.array([0, 1, 10]), 10, np.array([0.0, 0.0, 1.0]))
-    assert p_value.tolist() == [1.0, 0.0, 1.0] and z.tolist() == [0.0, np.inf, 0.0]
-
-
-def test_binomial_test_calibration():
-    rng = np.random.default_rng(1)
-    probs = np.array([0.001, 0.02, 0.3, 0.5])
-    counts = rng.binomial(2000, probs, size=(5000, 4))
-    p_value, _ = check.binomial_test(counts, 2000, probs)
-    # exact two-sided test: P(p-value <= 0.05) is at most 0.05 (conservative for discreteness)
-    rejected = (p_value <= 0.05).mean(axis=0)
-    assert np.all(rejected <= 0.05 + 4 * np.sqrt(0.05 * 0.95 / 5000)), rejected

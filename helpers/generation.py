@@ -2,7 +2,7 @@
 
 - :func:`generate` returns new token ids for ``num_streams`` streams decoded in one batch,
   stepping a KV cache by default (``use_cache=False`` recomputes the whole window each step).
-  Decoding transforms come from :mod:`helpers.sampling`; a seed makes it deterministic.
+  Decoding transforms come from :mod:`helpers.decoding`; a seed makes it deterministic.
 - :func:`generate_text` returns exactly ``total_chars`` characters of generated text.
 - :func:`next_token_distributions` returns the next-token probabilities of fixed contexts,
   the quantity drift metrics are computed on.
@@ -18,13 +18,19 @@ see :func:`helpers.runtime.pick_precision`).
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from helpers import sampling
+from helpers import decoding
+from helpers._validate import (
+    validate_int,
+    validate_seed,
+    validate_temperature,
+    validate_top_k,
+    validate_top_p,
+)
 from helpers.gpt import GPT
 
 __all__ = ["generate", "generate_text", "next_token_distributions"]
@@ -65,22 +71,6 @@ def _as_ids(ids, name: str, vocab: int, device) -> torch.Tensor:
     return t.to(device=device, dtype=torch.long)
 
 
-def _check_decoding(temperature, top_k, top_p, vocab: int) -> None:
-    sampling._check_temperature(temperature)
-    if top_k is not None:
-        sampling._check_k(top_k, vocab)
-    if top_p is not None:
-        sampling._check_threshold(top_p)
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__}).")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}.")
-    return int(value)
-
-
 def _slide(start: int, end: int, new: int, block: int, keep: int) -> int:
     """Window start after appending ``new`` tokens to ``[start, end)`` (mirrors the KV cache)."""
     if end - start + new <= block:
@@ -96,7 +86,7 @@ def generate(model: GPT, prompt_ids, num_streams: int, length: int, temperature:
 
     ``prompt_ids`` is one prompt of shape ``(P,)`` shared by every stream, or one per stream of
     shape ``(num_streams, P)``, with ``P >= 1``. Each step applies ``temperature``, ``top_k``
-    and ``top_p`` (:func:`helpers.sampling.transform`) to the softmax of the logits and samples
+    and ``top_p`` (:func:`helpers.decoding.transform`) to the softmax of the logits and samples
     with a ``torch.Generator`` seeded by ``seed`` on the model's device (``None``: fresh
     entropy). ``keep`` is the window kept when the context slides (default
     ``block_size // 2``); ``precision`` the mixed precision (default from the device). The
@@ -104,17 +94,16 @@ def generate(model: GPT, prompt_ids, num_streams: int, length: int, temperature:
     """
     _check_model(model)
     cfg = model.config
-    num_streams = _positive_int(num_streams, "num_streams")
-    length = _positive_int(length, "length")
-    _check_decoding(temperature, top_k, top_p, cfg.vocab_size)
-    keep = cfg.block_size // 2 if keep is None else keep
-    if isinstance(keep, bool) or not isinstance(keep, numbers.Integral) or not (
-            1 <= keep <= cfg.block_size):
-        raise ValueError(f"keep must be an integer in [1, block_size={cfg.block_size}], got "
-                         f"{keep!r}.")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-                             or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}.")
+    num_streams = validate_int(num_streams, "num_streams", 1)
+    length = validate_int(length, "length", 1)
+    validate_temperature(temperature)
+    if top_k is not None:
+        validate_top_k(top_k, cfg.vocab_size)
+    if top_p is not None:
+        validate_top_p(top_p)
+    keep = validate_int(cfg.block_size // 2 if keep is None else keep, "keep", 1, cfg.block_size,
+                        hint="It is how many tokens the window keeps when it slides.")
+    seed = validate_seed(seed, allow_none=True)
     device = _device(model)
     prompt = _as_ids(prompt_ids, "prompt_ids", cfg.vocab_size, device)
     shape = tuple(prompt.shape)
@@ -144,7 +133,7 @@ def generate(model: GPT, prompt_ids, num_streams: int, length: int, temperature:
                 start = _slide(0, 0, P, cfg.block_size, keep)
                 logits = model(seq[:, start:P])[0][:, -1]
             for t in range(length):
-                probs = sampling.transform(F.softmax(logits.float(), dim=-1), temperature,
+                probs = decoding.transform(F.softmax(logits.float(), dim=-1), temperature,
                                            top_k, top_p)
                 nxt = torch.multinomial(probs, 1, generator=gen)
                 out[:, t:t + 1] = nxt
@@ -172,8 +161,8 @@ def generate_text(model: GPT, tokenizer, total_chars: int, num_streams: int = 25
     (default a newline) for ``ceil(total_chars / num_streams)`` characters; their texts are
     concatenated in stream order and cut to ``total_chars``.
     """
-    total_chars = _positive_int(total_chars, "total_chars")
-    num_streams = min(_positive_int(num_streams, "num_streams"), total_chars)
+    total_chars = validate_int(total_chars, "total_chars", 1)
+    num_streams = min(validate_int(num_streams, "num_streams", 1), total_chars)
     if not isinstance(prompt, str) or not prompt:
         raise ValueError(f"prompt must be a non-empty string, got {prompt!r}; the default "
                          "'\\n' starts every stream at a line break.")
@@ -193,7 +182,7 @@ def next_token_distributions(model: GPT, contexts, batch_size: int = 1024,
     """
     _check_model(model)
     cfg = model.config
-    batch_size = _positive_int(batch_size, "batch_size")
+    batch_size = validate_int(batch_size, "batch_size", 1)
     device = _device(model)
     ctx = _as_ids(contexts, "contexts", cfg.vocab_size, device)
     if ctx.ndim != 2 or not 1 <= ctx.shape[1] <= cfg.block_size:

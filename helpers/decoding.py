@@ -16,75 +16,21 @@ probabilities the token with the lower index ranks first.
 
 from __future__ import annotations
 
-import numbers
-import sys
-
 import numpy as np
+
+from helpers._validate import (
+    is_torch,
+    validate_temperature,
+    validate_top_k,
+    validate_top_p,
+    validate_weights,
+)
 
 __all__ = ["apply_temperature", "top_k", "top_p", "transform"]
 
 # top_p keeps a token while the mass ranked strictly above it is below p_threshold - _ROUND,
 # so that rounding in a cumulative sum (0.5 + 0.3 vs 0.8) does not keep an extra token.
 _ROUND = 1e-12
-
-
-def _is_torch(p) -> bool:
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(p, torch.Tensor)
-
-
-def _check(p, name: str = "p"):
-    """``p`` normalised along its last axis, as a float array or a floating torch tensor."""
-    if _is_torch(p):
-        q = p if p.is_floating_point() else p.double()
-        bad = (not bool(q.isfinite().all()), bool((q < 0).any()))
-        total = q.sum(-1, keepdim=True) if q.ndim else q
-    else:
-        try:
-            q = np.asarray(p, dtype=float)
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"{name} must be an array of probabilities, got "
-                            f"{type(p).__name__}.") from err
-        bad = (not np.isfinite(q).all(), bool((q < 0).any()))
-        total = q.sum(-1, keepdims=True) if q.ndim else q
-    if q.ndim == 0 or q.shape[-1] == 0:
-        raise ValueError(f"{name} must have at least one token on its last axis, got shape "
-                         f"{tuple(q.shape)}.")
-    if bad[0]:
-        raise ValueError(f"{name} contains NaN or infinite entries.")
-    if bad[1]:
-        raise ValueError(f"{name} has negative entries; probabilities must be nonnegative.")
-    if bool((total <= 0).any()):
-        raise ValueError(f"some row of {name} is all zeros; every distribution needs positive "
-                         "mass.")
-    return q / total
-
-
-def _check_temperature(temperature) -> float:
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-        raise TypeError(f"temperature must be a positive number, got {temperature!r}.")
-    if not (np.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be positive and finite, got {temperature}; use 1.0 "
-                         "for no change, < 1 to sharpen and > 1 to flatten.")
-    return float(temperature)
-
-
-def _check_k(k, s: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise TypeError(f"k must be an integer, got {k!r} ({type(k).__name__}).")
-    if not 1 <= k <= s:
-        raise ValueError(f"k must satisfy 1 <= k <= s = {s} (the vocabulary size), got {k}; "
-                         "use top_k=None for no truncation.")
-    return int(k)
-
-
-def _check_threshold(p_threshold) -> float:
-    if isinstance(p_threshold, bool) or not isinstance(p_threshold, numbers.Real):
-        raise TypeError(f"p_threshold must be a number in (0, 1], got {p_threshold!r}.")
-    if not 0 < p_threshold <= 1:
-        raise ValueError(f"p_threshold must lie in (0, 1], got {p_threshold}; 1 keeps every "
-                         "token (use top_p=None for no truncation).")
-    return float(p_threshold)
 
 
 def apply_temperature(p, temperature: float):
@@ -94,11 +40,11 @@ def apply_temperature(p, temperature: float):
     ``temperature = 1`` only renormalises. ``temperature -> 0`` tends to the uniform
     distribution over the most probable tokens, ``-> inf`` to uniform over the support.
     """
-    q = _check(p)
-    t = _check_temperature(temperature)
+    q = validate_weights(p)
+    t = validate_temperature(temperature)
     if t == 1.0:
         return q
-    if _is_torch(q):
+    if is_torch(q):
         import torch
 
         logit = torch.log(q) / t
@@ -113,7 +59,7 @@ def apply_temperature(p, temperature: float):
 
 def _keep_sorted(q, keep_fn):
     """Zero the tokens outside ``keep_fn(q sorted descending, stably)``; renormalise."""
-    if _is_torch(q):
+    if is_torch(q):
         import torch
 
         values, order = torch.sort(q, dim=-1, descending=True, stable=True)
@@ -134,8 +80,8 @@ def top_k(p, k: int):
 
     Ties at the cut go to the lower token index.
     """
-    q = _check(p)
-    k = _check_k(k, q.shape[-1])
+    q = validate_weights(p)
+    k = validate_top_k(k, q.shape[-1])
     if k == q.shape[-1]:
         return q
     return _keep_sorted(q, lambda v: _arange_like(v) < k)
@@ -148,8 +94,8 @@ def top_p(p, p_threshold: float):
     strictly above them is below ``p_threshold`` (up to ``1e-12`` for rounding), so the most
     probable token is always kept. ``0 < p_threshold <= 1``; 1 keeps the whole support.
     """
-    q = _check(p)
-    thr = _check_threshold(p_threshold)
+    q = validate_weights(p)
+    thr = validate_top_p(p_threshold)
     if thr == 1.0:
         return q
 
@@ -162,7 +108,7 @@ def top_p(p, p_threshold: float):
 
 def _arange_like(v):
     """Positions ``0..s-1`` along the last axis, broadcastable to ``v``."""
-    if _is_torch(v):
+    if is_torch(v):
         import torch
 
         return torch.arange(v.shape[-1], device=v.device)

@@ -1,4 +1,5 @@
-"""The closed forms and bounds of helpers.theory pinned to exact values at small cases.
+"""The formulas of helpers.theory, helpers.wright_fisher and helpers.statmodel pinned to
+exactly enumerated chains at small cases (a cross-module test).
 
 The chains of fully and partially synthetic training are enumerated with exact fractions for a
 few tokens and samples: every law below is exact, and so are the means, probabilities and
@@ -180,14 +181,14 @@ def test_eq8_and_the_wright_fisher_bounds_on_exact_collapse_times(p0, n):
         assert isclose(lower, 1 + (1 - s0) / (1 - F(1, st)) * (n - 1), rel_tol=1e-13)
     assert isclose(upper, 1 + (1 - s0) * n * (n - 1), rel_tol=1e-13)
     assert lower <= exact * (1 + 1e-13) and exact <= upper * (1 + 1e-13)
-    wf_lower, wf_upper = theory.collapse_time_wf_bounds(p, n)
+    wf_lower, wf_upper = wright_fisher.collapse_time_wf_bounds(p, n)
     assert isclose(wf_lower, n * (1 - s0), rel_tol=1e-13, abs_tol=1e-15)
     assert wf_lower <= exact <= wf_upper == 3 * n - 2
 
 
 def test_collapse_time_by_hand():
     assert exact_collapse_time((F(1, 2), F(1, 2)), 1) == 1       # n = 1: T = 1 = 3n - 2
-    assert theory.collapse_time_wf_bounds([0.5, 0.5], 1)[1] == 1
+    assert wright_fisher.collapse_time_wf_bounds([0.5, 0.5], 1)[1] == 1
     assert exact_collapse_time((F(1, 2), F(1, 2)), 2) == 2       # 1 + 2 (1 - S_0)
     # n = 3, two tokens: from (1, 2) the chain stays with 2/3, collapses with 1/3: 3 steps
     # on average; generation 1 is mixed with probability 1 - p^3 - q^3.
@@ -197,7 +198,7 @@ def test_collapse_time_by_hand():
 
 def test_token_survival_is_the_exact_marginal_chain():
     p0, n = P3, 3
-    alive, fixed = theory.token_survival(floats(p0), n, 5)
+    alive, fixed = wright_fisher.token_survival(floats(p0), n, 5)
     for m, law in enumerate(fully_synthetic_laws(p0, n, 5), start=1):
         for i in range(len(p0)):
             assert isclose(alive[m, i], mean(law, lambda x, i=i: F(int(x[i] > 0))),
@@ -338,15 +339,15 @@ def test_genealogy_matrix_is_the_stirling_formula():
 
 def test_limits_by_hand():
     for K in (2, 3, 10):
-        assert theory.collapse_time_asymptotic(np.full(K, 1 / K), 7) == pytest.approx(
+        assert wright_fisher.collapse_time_asymptotic(np.full(K, 1 / K), 7) == pytest.approx(
             14 * (K - 1) * log(K / (K - 1)), rel=1e-14)
     p = np.array([0.3, 0.7])
-    assert theory.first_loss_time_asymptotic(p, 9) == pytest.approx(
-        theory.collapse_time_asymptotic(p, 9), rel=1e-14)
+    assert wright_fisher.first_loss_time_asymptotic(p, 9) == pytest.approx(
+        wright_fisher.collapse_time_asymptotic(p, 9), rel=1e-14)
     # uniform on 3: 2n [3 (1/3) ln 3 - 3 (2/3) ln(3/2)] = 2n ln(4/3)
-    assert theory.first_loss_time_asymptotic(np.full(3, 1 / 3), 5) == pytest.approx(
+    assert wright_fisher.first_loss_time_asymptotic(np.full(3, 1 / 3), 5) == pytest.approx(
         10 * log(4 / 3), rel=1e-13)
-    mean_t, var_t = theory.kingman_tmrca_moments()
+    mean_t, var_t = wright_fisher.kingman_tmrca_moments()
     k = range(2, 10_001)
     assert sum(F(2, i * (i - 1)) for i in range(2, 101)) == 2 * (1 - F(1, 100))
     assert mean_t == 2 and var_t == pytest.approx(sum(4 / (i * (i - 1)) ** 2 for i in k), abs=1e-11)
@@ -357,5 +358,5 @@ def test_diffusion_limit_against_exact_collapse_times():
     for p in (np.array([0.5, 0.5]), np.array([0.2, 0.8]), np.full(10, 0.1)):
         for n in (10, 100, 1000):
             exact = wright_fisher.collapse_time_from_genealogy(p, n)
-            gap = exact - theory.collapse_time_asymptotic(p, n)
+            gap = exact - wright_fisher.collapse_time_asymptotic(p, n)
             assert -log(n) <= gap < 0, (p, n, gap)

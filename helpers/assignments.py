@@ -12,8 +12,8 @@ Every checker takes the student's answer (a number, an array or a function) and
 Arguments that describe the problem (``p0``, ``n``, ...) are validated: a value of the wrong
 kind raises ``TypeError``, one of the right kind but out of range ``ValueError``.
 
-The exact two-sided binomial test of the chapters, :func:`binomial_test`, lives with the other
-statistical checks in :mod:`helpers.agreement`; it is also importable from here.
+The statistical checks of the chapters themselves (simulation against formula within ``k``
+standard errors, the exact binomial test) are in :mod:`helpers.agreement`.
 """
 
 from __future__ import annotations
@@ -24,13 +24,9 @@ import numbers
 import numpy as np
 
 from helpers._validate import validate_distribution, validate_int
-from helpers.agreement import FOUR_SIGMA_LEVEL, binomial_test
 
 __all__ = [
     "WrongAnswer",
-    "FOUR_SIGMA_LEVEL",
-    "binomial_test",
-    "monte_carlo_mean",
     "sigma_formula",
     "sigma_simulation",
     "collapse_time",
@@ -126,12 +122,6 @@ def _as_float(x, what: str) -> float:
     return value
 
 
-def _problem_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, np.integer):
-        value = int(value)
-    return validate_int(value, name, minimum)
-
-
 # --- Monte Carlo ----------------------------------------------------------------------------------
 
 def _sample_mean(values, what: str, min_runs: int = 100):
@@ -151,29 +141,6 @@ def _sample_mean(values, what: str, min_runs: int = 100):
     return x, float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size))
 
 
-def monte_carlo_mean(values, expected: float, name: str = "your simulated mean",
-                     band: float = 4.0, hint: str = "") -> Verdict:
-    """Check that the mean of ``values`` (one per independent run) is within ``band`` s.e.
-    of ``expected``.
-
-    The standard error is the sample standard deviation over ``sqrt(runs)``; at least 100 runs
-    are required. The message of a failure says how many standard errors the mean is off.
-    """
-    if _is_stub(values):
-        return _not_answered(f"{name}: simulate, then pass one value per run.")
-    expected = float(expected)
-    if not math.isfinite(expected):
-        raise ValueError(f"expected must be a finite number, got {expected}.")
-    x, mean, se = _sample_mean(values, name)
-    z = _z_score(mean, se, expected)
-    if abs(z) > band:
-        raise WrongAnswer(f"{name} is {mean:.5g} ± {se:.2g} (s.e., {x.size} runs) but the "
-                          f"theory gives {expected:.5g}: {abs(z):.1f} standard errors off (the "
-                          f"band is {band:g}). {hint}".rstrip())
-    return _correct(f"{name} {mean:.5g} ± {se:.2g} is {abs(z):.2f} standard errors from the "
-                    f"theory value {expected:.5g}.")
-
-
 def _z_score(mean: float, se: float, expected: float) -> float:
     if se > 0:
         return (mean - expected) / se
@@ -190,8 +157,8 @@ def sigma_simulation(sigmas, p0=(0.5, 0.3, 0.2), n: int = 10, m: int = 5) -> Ver
     from helpers import theory
 
     p0 = validate_distribution(p0, ndims=(1,))
-    n = _problem_int(n, "n", 1)
-    m = _problem_int(m, "m", 0)
+    n = validate_int(n, "n", 1)
+    m = validate_int(m, "m", 0)
     if _is_stub(sigmas):
         return _not_answered(f"simulate sigma_{m} for n = {n} and pass one value per run.")
     if callable(sigmas):
@@ -308,7 +275,7 @@ def collapse_time(estimate, sem=None, p0=(0.5, 0.3, 0.2), n: int = 20) -> Verdic
     from helpers import statmodel, theory
 
     p0 = validate_distribution(p0, ndims=(1,))
-    n = _problem_int(n, "n", 1)
+    n = validate_int(n, "n", 1)
     if _is_stub(estimate):
         return _not_answered(f"estimate E[T] for p0 = {_fmt_vec(p0)}, n = {n}.")
     if callable(estimate) or isinstance(estimate, str):
@@ -446,10 +413,10 @@ def temperature_top_k(decode) -> Verdict:
 
     ``p`` is a 1-D probability vector without ties, ``temperature > 0`` a float and
     ``1 <= k <= len(p)`` an int (``k = len(p)``: no truncation). The answer must equal
-    ``helpers.sampling.transform(p, temperature, top_k=k)``: ``p_i^(1/temperature)`` on the
+    ``helpers.decoding.transform(p, temperature, top_k=k)``: ``p_i^(1/temperature)`` on the
     ``k`` most probable tokens, zero elsewhere, renormalised.
     """
-    from helpers import sampling
+    from helpers import decoding
 
     if _is_stub(decode):
         return _not_answered("write decode(p, temperature, k), then run this cell again.")
@@ -459,11 +426,11 @@ def temperature_top_k(decode) -> Verdict:
             for t in _DEC_T:
                 for k in (2, 1, p.size):
                     out = _call(decode, "decode", p.copy(), t, k)
-                    want = sampling.transform(p, t, top_k=k)
+                    want = decoding.transform(p, t, top_k=k)
                     _compare_decoding(out, want, p, t, k)
     except _Unanswered:
         return _not_answered("decode(p, temperature, k) still raises NotImplementedError.")
-    return _correct(f"decode(p, temperature, k) matches helpers.sampling.transform on "
+    return _correct(f"decode(p, temperature, k) matches helpers.decoding.transform on "
                     f"{len(_DEC_P) * len(_DEC_T) * 3} cases.")
 
 
