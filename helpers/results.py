@@ -126,3 +126,35 @@ def load_all(prefix: str) -> list[dict]:
         paths.insert(0, base)
     records = [_read(p) for p in paths]
     return [r for r in records if r is not None]
+
+
+# --- one-line descriptions, for the chapters that show committed results ------------------------
+
+
+def source(record: dict) -> str:
+    """Where a record was measured: hardware, torch version, date and commit, in one line."""
+    prov = record["provenance"]
+    torch_version = prov.get("versions", {}).get("torch", "unknown")
+    return (f"{prov['hardware']}, torch {torch_version}, {prov['date'][:10]}, "
+            f"commit {prov['commit']}")
+
+
+def describe_training(record: dict) -> str:
+    """A committed training run in one line: iterations, time, speed, best validation loss (and
+    the time to the target loss where the run records one). Chapter 14 prints it."""
+    res = record["data"]
+    text = (f"{res['history']['iterations'][-1]:,} iterations in {res['train_seconds']:.0f} s "
+            f"of training ({res['tokens_per_second']:,.0f} tokens/s), best validation loss "
+            f"{res['best_val_loss']:.3f}")
+    if res.get("seconds_to_target") is not None:
+        text += f", loss {res['target_loss']} after {res['seconds_to_target']:.0f} s"
+    return text
+
+
+def describe_sampler(record: dict) -> str:
+    """A committed sampler measurement in one line: throughput and the KV cache's speed-up.
+    Chapter 14 prints it."""
+    res = record["data"]
+    return (f"{res['chars']:,} characters in {res['seconds']:.1f} s "
+            f"({res['chars_per_second']:,.0f} per second, {res['streams']} streams); the KV "
+            f"cache is {res['short']['speedup']:.1f}x faster than recomputing the window")
