@@ -143,7 +143,7 @@ class Estimate:
         kind = "measured on this machine" if self.speed.measured else "an estimate"
         parts = ", ".join(f"{name} {duration(s)}" for name, s in self.seconds.items())
         return textwrap.fill(f"Expected time of {what} on {self.speed.label}: about "
-                             f"{duration(self.total)} ({kind}; {parts}).", width=88)
+                             f"{duration(self.total)} ({kind}; {parts}).", width=76)
 
 
 def duration(seconds: float) -> str:
@@ -239,18 +239,18 @@ def scales_table(chapter: int) -> str:
                         f"{gpt.parameter_count_formula(cfg):,} | {cfg.max_iters:,} | {t4} | "
                         f"{h200} |")
         return "\n".join(rows)
-    rows = ["| scale | model | iterations | corpus | generations | T4: all settings, Figure 5 "
-            "(estimate) | H200: all settings, Figure 5 (estimate) |",
+    rows = ["| scale | layers × width, context | iterations | corpus | generations | "
+            "T4 (estimate) | H200 (estimate) |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
     for scale in SCALES:
         cfg = experiments.experiment_config(scale)
         m = cfg.model
         cells = []
         for g in gpus:
-            times = [estimate(experiment_stages(cfg, settings), GPUS[g]).total
-                     for settings in (cfg.settings, experiments.PAPER_SETTINGS)]
-            cells.append(", ".join(duration(t) for t in times))
-        rows.append(f"| `{scale}` | {m.n_layer} layers x {m.n_embd}, context {m.block_size} | "
+            whole, figure5 = (duration(estimate(experiment_stages(cfg, settings), GPUS[g]).total)
+                              for settings in (cfg.settings, experiments.PAPER_SETTINGS))
+            cells.append(f"{whole} (Figure 5: {figure5})")
+        rows.append(f"| `{scale}` | {m.n_layer} × {m.n_embd}, {m.block_size} | "
                     f"{m.max_iters:,} | {cfg.corpus_chars:,} | {cfg.generations} | "
                     f"{cells[0]} | {cells[1]} |")
     return "\n".join(rows)

@@ -6,7 +6,9 @@ replaced by a local copy of the same MathJax 3 (npm's ``mathjax`` package, insta
 records on ``<html>``: ``data-mathjax`` (``typeset``, ``absent`` on a page without math,
 ``not loaded`` or ``failed: ...``), ``data-cut-math`` (how many display equations are wider
 than their box without scrolling, or reach past the window or a box that clips them) and
-``data-scrolling-math`` (how many are wider than the column and scroll inside it).
+``data-scrolling-math`` (how many are wider than the column and scroll inside it) and
+``data-wide-output`` (how many printed outputs of code cells run past their box, where a reader
+would have to scroll to read them; the book's stylesheet wraps them).
 :func:`dom` loads a page in headless Chromium and returns its DOM after the scripts ran.
 
 The checkers take that DOM (and the page's source) and return a list of problems, empty when
@@ -60,6 +62,11 @@ PROBE = """<script>
     root.setAttribute("data-mathjax", state);
     root.setAttribute("data-cut-math", String(cut));
     root.setAttribute("data-scrolling-math", String(wide));
+    var outputs = 0;
+    document.querySelectorAll("div.cell_output pre").forEach(function (p) {
+      if (p.scrollWidth > p.clientWidth + 1) { outputs += 1; }
+    });
+    root.setAttribute("data-wide-output", String(outputs));
   }
   window.addEventListener("load", function () {
     if (!window.MathJax) { done("absent"); return; }
@@ -191,6 +198,12 @@ def math_problems(soup: BeautifulSoup) -> list[str]:
     return problems
 
 
+def output_problems(soup: BeautifulSoup) -> list[str]:
+    """Printed output of a code cell wider than the column (read only by scrolling)."""
+    wide = int(soup.html.get("data-wide-output") or 0)
+    return [f"{wide} printed output(s) wider than the column"] if wide else []
+
+
 def raw_tex(soup: BeautifulSoup) -> list[str]:
     """TeX visible outside typeset math and code (page title, navigation and text)."""
     text = _text(soup, CODE | {"code"})
@@ -236,8 +249,9 @@ def block_problems(soup: BeautifulSoup, source: str, solutions: bool = True) -> 
 
 def reader_problems(soup: BeautifulSoup, source: str | None = None,
                     solutions: bool = True) -> list[str]:
-    """Everything above: math, raw TeX, raw markup and (given the source) the blocks."""
-    found = math_problems(soup) + raw_tex(soup) + raw_markup(soup)
+    """Everything above: math, printed output, raw TeX, raw markup and (given the source) the
+    blocks."""
+    found = math_problems(soup) + output_problems(soup) + raw_tex(soup) + raw_markup(soup)
     if source is not None:
         found += block_problems(soup, source, solutions)
     return found

@@ -26,6 +26,7 @@ from rendered import (
     Site,
     block_problems,
     math_problems,
+    output_problems,
     raw_markup,
     raw_tex,
 )
@@ -130,6 +131,12 @@ def test_pages_typeset_without_math_errors(edition):
     found = {page: math_problems(soup) for page, soup in doms.items()}
     assert not any(found.values()), _report(found)
     assert sum(len(soup.select("mjx-container")) for soup in doms.values()) > 1000
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_printed_output_fits_the_column(edition):
+    found = {page: output_problems(soup) for page, soup in every_dom(edition).items()}
+    assert not any(found.values()), _report(found)
 
 
 @pytest.mark.parametrize("edition", EDITIONS)

@@ -3,7 +3,8 @@
 A three-page book is built with the book's own configuration (its extensions and MathJax
 macros): a page whose title holds a macro and whose proof has a backtick in its directive
 argument, with a wide display equation that scrolls (as the theme makes every display) and one
-that a style stops from scrolling; a page without math; and a page written correctly. It is
+that a style stops from scrolling, and a printed output that a style stops from wrapping; a
+page without math; and a page written correctly. It is
 served and typeset exactly as the real editions are (:mod:`rendered`), and the checkers must
 report each defect, and nothing on the correct page. Needs no build of the book; Chromium and
 the local MathJax as for the other site tests.
@@ -12,11 +13,26 @@ the local MathJax as for the other site tests.
 from __future__ import annotations
 
 import copy
+import shutil
 
 import pytest
 import yaml
-from rendered import ROOT, Site, block_problems, dom, math_problems, raw_markup, raw_tex
+from rendered import (
+    ROOT,
+    Site,
+    block_problems,
+    dom,
+    math_problems,
+    output_problems,
+    raw_markup,
+    raw_tex,
+)
 
+LONG = "printed: " + " ".join(f"z = {k:+.2f}" for k in range(40))
+# a printed output, as myst-nb renders one
+OUTPUT = """<div class="cell_output docutils container">
+<div class="output stream highlight-myst-ansi notranslate">
+<div class="highlight"><pre><span></span>{}</pre></div></div></div>"""
 WIDE = " + ".join(rf"\frac{{{k}}}{{{k + 1}}} \Ex[T_{{{k}}}]" for k in range(1, 40))
 BROKEN = rf"""# $\Ex[T]$ is of order $n$
 
@@ -34,6 +50,13 @@ $$
 
 </div>
 <style>.squeeze mjx-container {{ overflow: visible !important; }}</style>
+
+<div class="nowrap">
+
+{OUTPUT.format(LONG)}
+
+</div>
+<style>.nowrap pre {{ white-space: pre !important; }}</style>
 
 ```{{prf:theorem}} Bounds
 :label: fx-thm-bounds
@@ -59,6 +82,8 @@ FIXED = r"""# The mean collapse time is of order n
 
 Math on the page: $\Ex[T] \le 3n - 2$.
 
+{output}
+
 ```{prf:theorem} Bounds, again
 :label: fx-thm-fixed
 
@@ -68,7 +93,7 @@ $n (1 - S_0) \le \Ex[T]$.
 ```{prf:proof}
 (Of {prf:ref}`fx-thm-fixed`.) A proof, with its reference in its body.
 ```
-"""
+""".replace("{output}", OUTPUT.format(LONG))
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +107,7 @@ def fixture_site(tmp_path_factory):
     config.pop("bibtex_bibfiles", None)
     config["sphinx"]["config"].pop("bibtex_reference_style", None)
     (src / "_config.yml").write_text(yaml.safe_dump(config))
+    shutil.copytree(ROOT / "book" / "_static", src / "book" / "_static")  # the stylesheet
     chapters = [{"file": "plain"}, {"file": "fixed"}]
     toc = {"format": "jb-book", "root": "broken", "chapters": chapters}
     (src / "_toc.yml").write_text(yaml.safe_dump(toc))
@@ -119,6 +145,13 @@ def test_a_wide_equation_that_cannot_scroll_is_caught(fixture_site):
     assert soup.html.get("data-scrolling-math") == "1"  # the first one scrolls: fine
     assert math_problems(soup) == [
         "1 display equation(s) cut off: neither scroll nor wrap in the column"]
+
+
+def test_printed_output_wider_than_the_column_is_caught(fixture_site):
+    broken, _ = fixture_site["broken"]
+    assert output_problems(broken) == ["1 printed output(s) wider than the column"]
+    fixed, _ = fixture_site["fixed"]  # the book's stylesheet wraps the same line
+    assert not output_problems(fixed) and LONG in fixed.get_text()
 
 
 def test_the_correct_page_passes(fixture_site):
