@@ -51,7 +51,18 @@ def hardware(device: str = "cpu") -> str:
         import torch
 
         return f"{torch.cuda.get_device_name()} (CUDA {torch.version.cuda})"
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
+    return f"{_cpu_name()}, {os.cpu_count()} CPU cores"
+
+
+def _cpu_name() -> str:
+    """The processor's model name where the system says it (Linux), else its architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _versions() -> dict:
