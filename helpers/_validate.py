@@ -200,29 +200,17 @@ def validate_weights(p, name: str = "p"):
 
 def validate_temperature(temperature) -> float:
     """Return the decoding temperature, a positive finite number, as a float."""
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-        raise TypeError(f"temperature must be a positive number, got {temperature!r}.")
-    if not (np.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be positive and finite, got {temperature}; use 1.0 "
-                         "for no change, < 1 to sharpen and > 1 to flatten.")
-    return float(temperature)
+    return validate_real(temperature, "temperature", 0, open_min=True,
+                         hint="Use 1.0 for no change, < 1 to sharpen and > 1 to flatten.")
 
 
 def validate_top_k(k, s: int) -> int:
     """Return ``k`` of top-k decoding, an integer with ``1 <= k <= s`` (``s`` the vocabulary)."""
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise TypeError(f"k must be an integer, got {k!r} ({type(k).__name__}).")
-    if not 1 <= k <= s:
-        raise ValueError(f"k must satisfy 1 <= k <= s = {s} (the vocabulary size), got {k}; "
-                         "use top_k=None for no truncation.")
-    return int(k)
+    return validate_int(k, "k", 1, s, hint=f"s = {s} is the vocabulary size; use top_k=None "
+                        "for no truncation.")
 
 
 def validate_top_p(p_threshold) -> float:
     """Return the threshold of top-p (nucleus) decoding, a number in ``(0, 1]``, as a float."""
-    if isinstance(p_threshold, bool) or not isinstance(p_threshold, numbers.Real):
-        raise TypeError(f"p_threshold must be a number in (0, 1], got {p_threshold!r}.")
-    if not 0 < p_threshold <= 1:
-        raise ValueError(f"p_threshold must lie in (0, 1], got {p_threshold}; 1 keeps every "
-                         "token (use top_p=None for no truncation).")
-    return float(p_threshold)
+    return validate_real(p_threshold, "p_threshold", 0, 1, open_min=True,
+                         hint="1 keeps every token (use top_p=None for no truncation).")

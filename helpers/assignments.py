@@ -23,7 +23,8 @@ import numbers
 
 import numpy as np
 
-from helpers._validate import validate_distribution, validate_int
+from helpers import agreement
+from helpers._validate import is_torch, validate_distribution, validate_int
 
 __all__ = [
     "WrongAnswer",
@@ -124,7 +125,8 @@ def _as_float(x, what: str) -> float:
 
 # --- Monte Carlo ----------------------------------------------------------------------------------
 
-def _sample_mean(values, what: str, min_runs: int = 100):
+def _runs(values, what: str, min_runs: int = 100) -> np.ndarray:
+    """``values`` as a 1-D float array of at least ``min_runs`` finite values, one per run."""
     try:
         x = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as err:
@@ -138,13 +140,7 @@ def _sample_mean(values, what: str, min_runs: int = 100):
                          "standard error means something.")
     if not np.isfinite(x).all():
         raise WrongAnswer(f"{what} contains NaN or infinite values.")
-    return x, float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size))
-
-
-def _z_score(mean: float, se: float, expected: float) -> float:
-    if se > 0:
-        return (mean - expected) / se
-    return 0.0 if abs(mean - expected) < 1e-12 else math.inf
+    return x
 
 
 def sigma_simulation(sigmas, p0=(0.5, 0.3, 0.2), n: int = 10, m: int = 5) -> Verdict:
@@ -172,7 +168,12 @@ def sigma_simulation(sigmas, p0=(0.5, 0.3, 0.2), n: int = 10, m: int = 5) -> Ver
         raise ValueError(f"sigmas has shape {arr.shape}: these look like the distributions "
                          f"p^({m}) themselves. Pass sigma_{m} = ||p^({m})||^2 per run, e.g. "
                          f"theory.sigma(traj[:, {m}]).")
-    x, mean, se = _sample_mean(arr, "sigmas")
+    x = _runs(arr, "sigmas")
+    mean, se = agreement.mean_se(x)
+
+    def z_from(target: float) -> float:
+        return float(agreement.z_scores(x, target).z)
+
     low = 1 / theory.support_size(p0)
     if (x > 1 + 1e-9).any() or (x < low - 1e-9).any():
         bad = x[(x > 1 + 1e-9) | (x < low - 1e-9)][0]
@@ -180,7 +181,7 @@ def sigma_simulation(sigmas, p0=(0.5, 0.3, 0.2), n: int = 10, m: int = 5) -> Ver
                           f"values is {bad:.4g}. sigma_m = sum_i (p_i^(m))^2: did you square "
                           "the probabilities (and not the counts)?")
     S = theory.expected_sigma_fully_synthetic(p0, n, np.arange(max(m + 2, 2)))
-    z = _z_score(mean, se, float(S[m]))
+    z = z_from(float(S[m]))
     if abs(z) <= 4:
         return _correct(f"your mean sigma_{m} = {mean:.4f} ± {se:.2g} over {x.size} runs is "
                         f"{abs(z):.2f} standard errors from S_{m} = {S[m]:.4f} (Theorem 1).")
@@ -188,7 +189,7 @@ def sigma_simulation(sigmas, p0=(0.5, 0.3, 0.2), n: int = 10, m: int = 5) -> Ver
             "index 0 holds p0), that each generation draws n samples from the previous model, "
             "and that the runs are independent.")
     for shift in (-1, 1):
-        if 0 <= m + shift < len(S) and abs(_z_score(mean, se, float(S[m + shift]))) <= 4:
+        if 0 <= m + shift < len(S) and abs(z_from(float(S[m + shift]))) <= 4:
             hint = (f"Hint: your mean matches S_{m + shift} = {S[m + shift]:.4f}: off by one "
                     f"generation. traj[:, m] is generation m, and traj[:, 0] is p0 itself.")
     if se == 0:
@@ -436,7 +437,7 @@ def temperature_top_k(decode) -> Verdict:
 
 def _compare_decoding(out, want, p, t, k):
     case = f"p = {_fmt_vec(p)}, temperature = {t}, k = {k}"
-    if _is_torch_tensor(out):
+    if is_torch(out):
         out = out.detach().cpu().numpy()
     try:
         got = np.asarray(out, dtype=float)
@@ -471,13 +472,6 @@ def _power_then_top_k(p, power, k):
     keep[np.argsort(-p, kind="stable")[:k]] = True
     w = np.where(keep, w, 0.0)
     return w / w.sum()
-
-
-def _is_torch_tensor(x) -> bool:
-    import sys
-
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.Tensor)
 
 
 # --- the transformer: parameter count -----------------------------------------------------------

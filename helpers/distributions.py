@@ -52,9 +52,7 @@ def geometric(s: int, support: int, ratio: float) -> np.ndarray:
     ``ratio = 1`` is :func:`uniform`; smaller ratios concentrate the mass on the first tokens.
     """
     s, support = _sizes(s, support)
-    ratio = validate_real(ratio, "ratio")
-    if not 0 < ratio <= 1:
-        raise ValueError(f"ratio must lie in (0, 1], got {ratio}.")
+    ratio = validate_real(ratio, "ratio", 0, 1, open_min=True)
     # computed in log space; the first weight is exactly 1, so the sum never underflows
     return _pad(np.exp(np.arange(support) * np.log(ratio)), s)
 
@@ -65,9 +63,7 @@ def power_law(s: int, support: int, exponent: float) -> np.ndarray:
     ``exponent >= 0``; ``exponent = 0`` is :func:`uniform` and ``exponent = 1`` Zipf's law.
     """
     s, support = _sizes(s, support)
-    exponent = validate_real(exponent, "exponent")
-    if exponent < 0:
-        raise ValueError(f"exponent must be nonnegative, got {exponent}.")
+    exponent = validate_real(exponent, "exponent", 0)
     return _pad(np.exp(-exponent * np.log(np.arange(1, support + 1))), s)
 
 

@@ -213,6 +213,9 @@ def train_ensemble(config: GPTConfig, corpora, val_tokens, seeds, device: str | 
     if step == 0 and not histories[0].iterations:
         evaluate(0)
     last = config.max_iters if stop_after is None else min(config.max_iters, stop_after)
+    def clip_gradients() -> None:  # per member: one global norm would couple the members
+        clip_per_member(params, config.grad_clip)
+
     bar = tqdm(total=config.max_iters, initial=step, disable=not progress,
                desc=f"train {K} models")
     base.train()
@@ -232,7 +235,7 @@ def train_ensemble(config: GPTConfig, corpora, val_tokens, seeds, device: str | 
             losses = fwd(params, buffers, x, y)  # (K,)
         # the sum of the members' losses: each member's gradient is its own
         update(optimizer, losses.float().sum(), lr_at(step, config), scaler,
-               lambda: clip_per_member(params, config.grad_clip), config.grad_clip > 0)
+               clip_gradients if config.grad_clip > 0 else None)
         step += 1
         tokens_seen += B * T
         bar.update(1)

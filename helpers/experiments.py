@@ -47,6 +47,15 @@ from helpers import results
 from helpers._validate import validate_int, validate_seed
 from helpers.atomic import atomic_write
 from helpers.gpt import GPTConfig, get_config
+from helpers.runtime import (
+    FULL_SCALE_MIN_GIB,
+    code_fingerprint,
+    gpu_memory_gib,
+    pick_device,
+    pick_precision,
+    pick_scale,
+    run_folder,
+)
 
 __all__ = ["Setting", "SETTINGS", "PAPER_SETTINGS", "ExperimentConfig", "SCALES",
            "experiment_config", "default_run_dir", "default_ensemble", "run", "summarize",
@@ -179,16 +188,6 @@ def experiment_config(scale: str, **overrides) -> ExperimentConfig:
 CODE = ("experiments", "gpt", "train", "ensemble", "generation", "decoding", "data")
 
 
-def _code_fingerprint() -> str:
-    """Hash of the code that determines the results (stored in the run's config.json)."""
-    import torch
-
-    h = hashlib.sha256(torch.__version__.split("+")[0].encode())
-    for name in CODE:
-        h.update((Path(__file__).with_name(f"{name}.py")).read_bytes())
-    return h.hexdigest()
-
-
 # How far a run goes, not what any of its stages computes: a run folder can be extended by a
 # later call with more generations or other settings, which reuses every finished stage.
 EXTENT = ("generations", "settings")
@@ -203,8 +202,6 @@ def default_run_dir(config: ExperimentConfig, name: str = "recursive") -> Path:
     """``<runs>/<name>-<hash>`` (:func:`helpers.runtime.run_folder`); the hash covers the
     configuration and the code, so a notebook re-run finds its finished generations, and a run
     with more generations or other settings (:data:`EXTENT`) extends the same folder."""
-    from helpers.runtime import run_folder
-
     return run_folder(name, _identity(config), CODE)
 
 
@@ -541,8 +538,6 @@ def default_ensemble(device: str) -> bool:
     the memory of scale ``full`` (an ensemble holds the activations of all its members, about
     3 GB per model of the paper's size, more for six than a 16 GB T4 has); not on a CPU, where
     it gains nothing (``benchmarks/bench_ensemble.py``)."""
-    from helpers.runtime import FULL_SCALE_MIN_GIB, gpu_memory_gib
-
     return device == "cuda" and (gpu_memory_gib() or 0) >= FULL_SCALE_MIN_GIB
 
 
@@ -602,7 +597,6 @@ def run(config: ExperimentConfig, run_dir=None, device: str | None = None, setti
     from tqdm.auto import tqdm
 
     from helpers.data import CharTokenizer, load_tiny_shakespeare, train_val_split
-    from helpers.runtime import pick_device, pick_precision
 
     if not isinstance(config, ExperimentConfig):
         raise TypeError("config must be an ExperimentConfig; use experiment_config('cpu').")
@@ -620,7 +614,7 @@ def run(config: ExperimentConfig, run_dir=None, device: str | None = None, setti
     saved = _load_json(root / "config.json")
     if saved is None:
         results.write_json(root / "config.json", {
-            "config": config.to_dict(), "code": _code_fingerprint(),
+            "config": config.to_dict(), "code": code_fingerprint(CODE),
             "provenance": results.provenance(device, config.to_dict())})
     elif {k: v for k, v in saved["config"].items() if k not in EXTENT} != _identity(config):
         diff = [k for k, v in _identity(config).items() if saved["config"].get(k) != v]
@@ -735,7 +729,6 @@ def main(argv=None) -> None:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
-    from helpers.runtime import pick_device, pick_scale
 
     device = pick_device(args.device)
     scale = args.scale or pick_scale(device)

@@ -141,13 +141,21 @@ def run_folder(name: str, config: dict, modules: tuple[str, ...]) -> Path:
     """``runs_dir() / <name>-<hash>``. The hash covers ``config``, the source of the helper
     ``modules`` that compute the results, and torch's version, so a re-run of the same code
     finds its finished work and changed code starts a fresh folder."""
+    h = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    h.update(code_fingerprint(modules).encode())
+    return runs_dir() / f"{name}-{h.hexdigest()[:12]}"
+
+
+def code_fingerprint(modules: tuple[str, ...]) -> str:
+    """A hash of torch's version and the source of the helper ``modules``: the code that
+    computes a run's results (:func:`run_folder` names folders with it; a run folder of
+    :mod:`helpers.experiments` records it)."""
     import torch
 
-    h = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
-    h.update(torch.__version__.split("+")[0].encode())
+    h = hashlib.sha256(torch.__version__.split("+")[0].encode())
     for module in modules:
         h.update((Path(__file__).with_name(f"{module}.py")).read_bytes())
-    return runs_dir() / f"{name}-{h.hexdigest()[:12]}"
+    return h.hexdigest()
 
 
 def seed_everything(seed: int) -> np.random.Generator:

@@ -164,9 +164,9 @@ def maybe_compile(fn, compile: bool | None, device: str):
     return torch.compile(fn)
 
 
-def update(optimizer, loss, lr: float, scaler, clip, clipping: bool) -> None:
+def update(optimizer, loss, lr: float, scaler, clip=None) -> None:
     """One AdamW step at learning rate ``lr`` from ``loss``: backpropagate (scaled under fp16),
-    call ``clip()`` on the unscaled gradients if ``clipping``, then step."""
+    call ``clip()`` on the unscaled gradients (``None``: no clipping), then step."""
     for group in optimizer.param_groups:
         group["lr"] = lr
     optimizer.zero_grad(set_to_none=True)
@@ -175,7 +175,7 @@ def update(optimizer, loss, lr: float, scaler, clip, clipping: bool) -> None:
         scaler.unscale_(optimizer)
     else:
         loss.backward()
-    if clipping:
+    if clip is not None:
         clip()
     if scaler is not None:
         scaler.step(optimizer)
@@ -353,6 +353,9 @@ def train(config: GPTConfig, train_tokens, val_tokens, device: str | None = None
     if step == 0 and not history.iterations:
         evaluate(0)
     last = config.max_iters if stop_after is None else min(config.max_iters, stop_after)
+    def clip_gradients() -> None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+
     bar = tqdm(total=config.max_iters, initial=step, disable=not progress or rank != 0,
                desc="train")
     model.train()
@@ -370,8 +373,8 @@ def train(config: GPTConfig, train_tokens, val_tokens, device: str | None = None
         x, y = (torch.cat(t) for t in zip(*batches, strict=True))
         with autocast():
             _, loss = fwd(x, y)
-        update(optimizer, loss, lr_at(step, config), scaler, lambda: torch.nn.utils.
-               clip_grad_norm_(model.parameters(), config.grad_clip), config.grad_clip > 0)
+        update(optimizer, loss, lr_at(step, config), scaler,
+               clip_gradients if config.grad_clip > 0 else None)
         step += 1
         tokens_seen += config.batch_size * config.block_size
         bar.update(1)
