@@ -118,13 +118,17 @@ class Run:
 
 def stage_paper(run: Run) -> None:
     config, (history, model) = run.train_model("paper")
-    run.finish("paper", {
-        "model": "paper", "history": asdict(history),
-        "best_val_loss": history.best_val_loss, "final_val_loss": history.val_loss[-1],
-        "wall_seconds": history.wall_time, "train_seconds": history.elapsed[-1],
-        "eval_seconds": history.eval_seconds, "tokens_per_second": history.tokens_per_second,
-        "parameters": model.num_parameters(), "samples": run.samples(model)},
-        config.to_dict(), _timings(history))
+    run.finish("paper", _training_record(run, "paper", history, model), config.to_dict(),
+               _timings(history))
+
+
+def _training_record(run: Run, name: str, history, model) -> dict:
+    """What a training stage publishes: its history, losses, speed, size and samples."""
+    return {"model": name, "history": asdict(history), "best_val_loss": history.best_val_loss,
+            "final_val_loss": history.val_loss[-1], "wall_seconds": history.wall_time,
+            "train_seconds": history.elapsed[-1], "eval_seconds": history.eval_seconds,
+            "tokens_per_second": history.tokens_per_second,
+            "parameters": model.num_parameters(), "samples": run.samples(model)}
 
 
 def _timings(history) -> dict:
@@ -160,14 +164,9 @@ def stage_sampler(run: Run) -> None:
 
 def stage_nanogpt(run: Run) -> None:
     config, (history, model) = run.train_model("nanogpt")
-    reached = history.time_to_loss(TARGET_LOSS)
-    run.finish("nanogpt", {
-        "model": "nanogpt", "history": asdict(history), "target_loss": TARGET_LOSS,
-        "seconds_to_target": reached, "best_val_loss": history.best_val_loss,
-        "final_val_loss": history.val_loss[-1], "wall_seconds": history.wall_time,
-        "train_seconds": history.elapsed[-1], "tokens_per_second": history.tokens_per_second,
-        "parameters": model.num_parameters(), "samples": run.samples(model)},
-        config.to_dict(), _timings(history))
+    record = _training_record(run, "nanogpt", history, model)
+    record.update(target_loss=TARGET_LOSS, seconds_to_target=history.time_to_loss(TARGET_LOSS))
+    run.finish("nanogpt", record, config.to_dict(), _timings(history))
 
 
 def _experiment(run: Run, stage: str, settings) -> None:
