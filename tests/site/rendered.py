@@ -245,13 +245,3 @@ def block_problems(soup: BeautifulSoup, source: str, solutions: bool = True) -> 
     shown = rendered_blocks(soup)
     return [f"{kind}: {wanted[kind]} in the source, {shown[kind]} rendered"
             for kind in sorted(set(wanted) | set(shown)) if wanted[kind] != shown[kind]]
-
-
-def reader_problems(soup: BeautifulSoup, source: str | None = None,
-                    solutions: bool = True) -> list[str]:
-    """Everything above: math, printed output, raw TeX, raw markup and (given the source) the
-    blocks."""
-    found = math_problems(soup) + output_problems(soup) + raw_tex(soup) + raw_markup(soup)
-    if source is not None:
-        found += block_problems(soup, source, solutions)
-    return found
