@@ -21,7 +21,7 @@ same machine. At the end of every call, each finished stage's result is (re)writ
 ``OUT_DIR`` in the format of :mod:`helpers.results` (at most 4 files, no subfolders): copy
 them into ``results/`` and commit.
 
-``--dry-run`` shrinks every size so that the whole script runs in a couple of minutes on a CPU
+``--dry-run`` shrinks every size so that the whole script runs in under a minute on a CPU
 and writes the same files, marked ``"dry_run": true`` (never shown by the book). It goes
 through the GPU code paths that exist on a CPU: bf16 autocast, fused AdamW and ensembling.
 What it cannot exercise is CUDA itself and ``torch.compile``.

@@ -14,6 +14,8 @@ def test_scale_follows_the_hardware(monkeypatch):
     assert runtime.scale_for("cuda", gpu_gib=80) == "full"
     assert runtime.scale_for("cuda", gpu_gib=runtime.FULL_SCALE_MIN_GIB) == "full"
     assert runtime.scale_for("cuda", gpu_gib=15) == "t4"  # a Colab T4 reports 15 GiB
+    assert runtime.scale_for("cuda", gpu_gib=39.6) == "full"  # an A100 "40 GB"
+    assert runtime.scale_for("cuda", gpu_gib=22.0) == "t4"  # a 24 GB card
     assert runtime.scale_for("mps") == "cpu"
     assert set(runtime.SCALES) == {"full", "t4", "cpu"}
 
