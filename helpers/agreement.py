@@ -117,7 +117,9 @@ class Agreement:
             return float(np.abs(z).max())
         return float(z.min() if self.kind in ("at_least", "exceeds") else z.max())
 
-    def __repr__(self) -> str:
+    @property
+    def summary(self) -> str:
+        """The z-scores in a few words, e.g. ``max |z| = 1.83 over 40 points``."""
         size = int(np.size(self.z))
         name = {"agree": "max |z|", "report": "max |z|", "at_least": "min z",
                 "exceeds": "min z"}.get(self.kind, "max z")
@@ -127,7 +129,15 @@ class Agreement:
             text = f"{name} = {self.worst:.2f} over {size} points"
         if self.p_value is not None:
             text += f", smallest exact p-value {float(np.min(self.p_value)):.2g}"
-        return f"{text} ({_allowance(self)})"
+        return text
+
+    @property
+    def allowance(self) -> str:
+        """What the check allowed, e.g. ``4 SE allowed``."""
+        return _allowance(self)
+
+    def __repr__(self) -> str:
+        return f"{self.summary} ({self.allowance})"
 
     __str__ = __repr__
 

@@ -126,8 +126,9 @@ class Profile:
     smallest_positive: float
 
     def __str__(self) -> str:
-        return (f"s = {self.s}, support = {self.support}, S_0 = {self.S0:.4g}, "
-                f"p_max = {self.largest:.3g}, smallest positive p_i = {self.smallest_positive:.3g}")
+        return (f"s = {self.s}, support = {self.support}, S_0 = {self.S0:.4g},\n"
+                f"  p_max = {self.largest:.3g}, smallest positive p_i = "
+                f"{self.smallest_positive:.3g}")
 
 
 def describe(p) -> Profile:
