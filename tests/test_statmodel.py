@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from helpers import decoding, statmodel, theory, wright_fisher
+from helpers import agreement, decoding, statmodel, theory, wright_fisher
 
 P = np.array([0.5, 0.3, 0.2])
 CONTEXTS = np.array([[0.5, 0.3, 0.2, 0.0], [0.25, 0.25, 0.25, 0.25], [0.0, 1.0, 0.0, 0.0]])
@@ -25,13 +25,9 @@ SCHEMES = {
 }
 
 
-def within(estimate, expected, se, k=4.0):
-    """Monte-Carlo agreement: |estimate - expected| <= k standard errors (elementwise)."""
-    return np.all(np.abs(np.asarray(estimate) - expected) <= k * np.asarray(se) + 1e-12)
-
-
-def mean_se(x):
-    return x.mean(0), x.std(0, ddof=1) / np.sqrt(len(x))
+# Monte-Carlo agreement within 4 standard errors (raises otherwise); 1e-12 absorbs the rounding
+# of generation 0, which is exact.
+within = functools.partial(agreement.agree, atol=1e-12)
 
 
 # --- fully_synthetic ------------------------------------------------------------------------------
@@ -95,7 +91,7 @@ def test_expected_sigma_matches_theorem_1():
     se = sigma.std(0, ddof=1)[1:] / np.sqrt(runs)
     expected = theory.expected_sigma_fully_synthetic(P, n, m)
     assert sigma[0, 0] == pytest.approx(expected[0])
-    assert within(sigma.mean(0)[1:], expected[1:], se)
+    within(sigma.mean(0)[1:], expected[1:], se=se)
 
 
 def test_expected_sigma_per_context():
@@ -103,14 +99,14 @@ def test_expected_sigma_per_context():
     traj = statmodel.fully_synthetic(CONTEXTS, n, 5, runs=3000, seed=12)
     sigma = theory.sigma(traj)  # (runs, generations + 1, c)
     se = np.maximum(sigma.std(0, ddof=1), 1e-12) / np.sqrt(len(sigma))
-    assert within(sigma.mean(0), theory.expected_sigma_fully_synthetic(CONTEXTS, n,
-                                                                          np.arange(6)), se)
+    within(sigma.mean(0), theory.expected_sigma_fully_synthetic(CONTEXTS, n,
+                                                                          np.arange(6)), se=se)
 
 
 def test_martingale_mean_is_p0():
     traj = statmodel.fully_synthetic(P, 6, 10, runs=4000, seed=13)
     se = traj.std(0, ddof=1)[1:] / np.sqrt(len(traj))
-    assert within(traj.mean(0)[1:], P, se)
+    within(traj.mean(0)[1:], P, se=se)
 
 
 def test_tracked_quantities():
@@ -166,7 +162,7 @@ def test_collapse_times_absorbs_every_run():
     assert ct.absorbed.all() and ct.times.min() >= 1 and set(np.unique(ct.token)) <= {0, 1, 2}
     # Proposition 1: the chain collapses onto token i with probability p_i.
     freq = np.bincount(ct.token, minlength=3) / 3000
-    assert within(freq, P, np.sqrt(P * (1 - P) / 3000))
+    within(freq, P, se=np.sqrt(P * (1 - P) / 3000))
     # Theorem 1 (8): lower <= E[T] <= upper, up to Monte-Carlo error.
     lower, upper = theory.collapse_time_bounds(P, 10)
     assert lower - 4 * ct.sem() <= ct.mean() <= upper + 4 * ct.sem()
@@ -178,7 +174,7 @@ def test_collapse_times_agree_with_trajectories():
     rho = statmodel.collapsed_fraction(statmodel.fully_synthetic(P, n, horizon, runs=runs, seed=23))
     from_times = (ct.times[:, None] <= np.arange(horizon + 1)).mean(0)
     se = np.sqrt(2 * np.maximum(rho * (1 - rho), 1 / runs) / runs)
-    assert within(from_times, rho, se)
+    within(from_times, rho, se=se)
 
 
 def test_collapse_times_seeding_and_zero_tokens():
@@ -374,21 +370,21 @@ def test_fixed_real_corpus_keeps_the_support_of_p1():
 def test_window_of_one_is_fully_synthetic_in_law():
     n, m = 6, np.arange(7)
     window = statmodel.most_recent(P, n, 1, 6, runs=20000, seed=5)
-    mean, se = mean_se(theory.sigma(window))
-    assert within(mean, theory.expected_sigma_fully_synthetic(P, n, m), se)
+    mean, se = agreement.mean_se(theory.sigma(window))
+    within(mean, theory.expected_sigma_fully_synthetic(P, n, m), se=se)
     full = statmodel.fully_synthetic(P, n, 6, runs=20000, seed=6)
     for moment in (theory.sigma, lambda p: (p**3).sum(-1), lambda p: p[..., 0]):
-        (ma, sa), (mb, sb) = mean_se(moment(window)), mean_se(moment(full))
-        assert within(ma, mb, np.hypot(sa, sb))
+        (ma, sa), (mb, sb) = agreement.mean_se(moment(window)), agreement.mean_se(moment(full))
+        within(ma, mb, se=np.hypot(sa, sb))
 
 
 @pytest.mark.parametrize(("p0", "n", "N"), [(np.array([0.55, 0.35, 0.1]), 20, 3), (P, 5, 5)])
 def test_partially_synthetic_sigma_is_the_corrected_eq9(p0, n, N):
     runs = 40000
     traj = statmodel.partially_synthetic(p0, n, N, 4, runs=runs, seed=7)
-    mean, se = mean_se(theory.sigma(traj))
+    mean, se = agreement.mean_se(theory.sigma(traj))
     m = np.arange(5)
-    assert within(mean, theory.expected_sigma_partially_synthetic(p0, n, N, m), se)
+    within(mean, theory.expected_sigma_partially_synthetic(p0, n, N, m), se=se)
     printed = theory.expected_sigma_partially_synthetic(p0, n, N, m, printed=True)
     assert abs(mean[2] - printed[2]) > 8 * se[2]  # the printed sign is wrong
 
@@ -396,15 +392,15 @@ def test_partially_synthetic_sigma_is_the_corrected_eq9(p0, n, N):
 def test_unbiased_every_scheme():
     for name, run in SCHEMES.items():
         traj = run(P, 6, 20000, 8)
-        mean, se = mean_se(traj[:, 1:])
-        assert within(mean, P, se), name
+        mean, se = agreement.mean_se(traj[:, 1:])
+        within(mean, P, se=se, what=name)
 
 
 def test_fresh_real_data_l2_deviation():
     n, N = 20, 5
     traj = statmodel.partially_synthetic(P, n, N, 12, runs=20000, seed=9, real="fresh")
-    mean, se = mean_se(((traj - P) ** 2).sum(-1))
-    assert within(mean, theory.expected_l2_fresh(P, n, N, np.arange(13)), se)
+    mean, se = agreement.mean_se(((traj - P) ** 2).sum(-1))
+    within(mean, theory.expected_l2_fresh(P, n, N, np.arange(13)), se=se)
     assert theory.expected_l2_fresh(P, n, N, 12) == pytest.approx(
         theory.stationary_l2_fresh(P, n, N), rel=1e-2)
 
@@ -417,15 +413,15 @@ def test_fixed_real_data_l2_deviation_given_p1():
     w_all = theory.expected_l2_fixed(traj[:, 1], n, N, np.arange(1, 13)).T
     np.testing.assert_allclose(w_all[:200], w)  # contexts axis: one p^(1) per row
     diff = ((traj[:, 1:] - traj[:, 1:2]) ** 2).sum(-1) - w_all
-    mean, se = mean_se(diff)
-    assert within(mean, 0, se)
+    mean, se = agreement.mean_se(diff)
+    within(mean, 0, se=se)
 
 
 def test_random_pool_first_generations():
     n = 5
     traj = statmodel.random_pool(P, n, 2, runs=20000, seed=11)
-    mean, se = mean_se(theory.sigma(traj[:, 1]))
-    assert within(mean, 1 / n + (1 - 1 / n) * theory.sigma(P), se)  # p^(1): n real samples
+    mean, se = agreement.mean_se(theory.sigma(traj[:, 1]))
+    within(mean, 1 / n + (1 - 1 / n) * theory.sigma(P), se=se)  # p^(1): n real samples
     assert np.allclose(traj[:, 1:] * n, np.round(traj[:, 1:] * n))
 
 
@@ -452,9 +448,9 @@ def test_subsample_is_hypergeometric():
     draws = draws.reshape(4000, 2, -1)
     np.testing.assert_array_equal(draws.sum(-1), np.broadcast_to(k, (4000, 2)))
     assert np.all(draws <= colors) and np.all(draws[:, 1] == colors[1])
-    mean, se = mean_se(draws[:, 0].astype(float))
+    mean, se = agreement.mean_se(draws[:, 0].astype(float))
     expected = k[0] * colors[0] / colors[0].sum()
-    assert within(mean, expected, se)
+    within(mean, expected, se=se)
 
 
 # --- the engine and argument checks ---------------------------------------------------------------
@@ -463,12 +459,12 @@ def test_engine_with_a_custom_schedule():
     # generation m trains on 4 fresh real samples: every p^(m) is an independent empirical law
     sched = statmodel.Schedule(lambda m, rng, chains: np.eye(m, dtype=int)[0] * 4)
     traj = statmodel.recursive(P, sched, 5, runs=20000, seed=14)
-    mean, se = mean_se(theory.sigma(traj[:, 1:]))
-    assert within(mean, 1 / 4 + 0.75 * theory.sigma(P), se)
+    mean, se = agreement.mean_se(theory.sigma(traj[:, 1:]))
+    within(mean, 1 / 4 + 0.75 * theory.sigma(P), se=se)
     # fully synthetic as a schedule: same law as fully_synthetic
     full = statmodel.Schedule(lambda m, rng, chains: np.eye(m, dtype=int)[m - 1] * 6)
-    mean, se = mean_se(theory.sigma(statmodel.recursive(P, full, 4, runs=20000, seed=15)))
-    assert within(mean, theory.expected_sigma_fully_synthetic(P, 6, np.arange(5)), se)
+    mean, se = agreement.mean_se(theory.sigma(statmodel.recursive(P, full, 4, runs=20000, seed=15)))
+    within(mean, theory.expected_sigma_fully_synthetic(P, 6, np.arange(5)), se=se)
 
 
 @pytest.mark.parametrize(
@@ -532,16 +528,17 @@ def test_stored_batches_and_subsets():
         traj = statmodel.recursive(P, sched, 3, runs=20000, seed=seed)
         assert np.allclose(traj[:, 1] * L, np.round(traj[:, 1] * L))
         assert np.allclose(traj[:, 2:] * k, np.round(traj[:, 2:] * k))
-        mean, se = mean_se(theory.sigma(traj[:, 2:]) - second_moment(traj[:, 1])[:, None])
-        assert within(mean, 0, se)
+        mean, se = agreement.mean_se(theory.sigma(traj[:, 2:]) - second_moment(traj[:, 1])[:, None])
+        within(mean, 0, se=se)
 
 
 def test_stored_window_of_one_is_fully_synthetic_in_law():
     n, K = 6, 1
     sched = statmodel.Schedule(lambda m, rng, B: (np.arange(m) >= m - K) * (n // K),
                                lambda t: n // K)
-    mean, se = mean_se(theory.sigma(statmodel.recursive(P, sched, 5, runs=20000, seed=18)))
-    assert within(mean, theory.expected_sigma_fully_synthetic(P, n, np.arange(6)), se)
+    traj = statmodel.recursive(P, sched, 5, runs=20000, seed=18)
+    mean, se = agreement.mean_se(theory.sigma(traj))
+    within(mean, theory.expected_sigma_fully_synthetic(P, n, np.arange(6)), se=se)
 
 
 # --- sampling inside the statistical model --------------------------------------------------------

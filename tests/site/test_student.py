@@ -187,13 +187,18 @@ def _index_terms(html: Path) -> set[str]:
 
 
 def _printed_outputs() -> list[str]:
-    """The outputs of every executed notebook, from the execution cache that both editions read
+    """The outputs of every executed page, from the execution cache that both editions read
     (a build that finds a notebook in the cache writes its ``jupyter_execute`` copy without
-    outputs)."""
+    outputs): for each page its latest record only, since older records hold outputs of code
+    that the book no longer has."""
     from jupyter_cache import get_cache
 
     cache = get_cache(ROOT / "_build" / ".jupyter_cache")
-    return [json.dumps(cell.get("outputs", [])) for record in cache.list_cache_records()
+    latest = {}
+    for record in cache.list_cache_records():
+        if record.uri not in latest or record.created > latest[record.uri].created:
+            latest[record.uri] = record
+    return [json.dumps(cell.get("outputs", [])) for record in latest.values()
             for cell in cache.get_cache_bundle(record.pk).nb.cells if cell.cell_type == "code"]
 
 
